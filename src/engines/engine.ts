@@ -1,0 +1,251 @@
+/**
+ * The storage port of evq. The queue service (src/queues) is its only caller; GraphQL, REST and
+ * the CLI go through the service. Adapters live in sibling folders (sqlite/, kafka/) and must pass
+ * the shared conformance suite in test/engines/conformance.ts.
+ *
+ * What every engine guarantees:
+ * - `append` resolves only after the messages are durable (SQLite: committed in WAL; Kafka:
+ *   acknowledged by all in-sync replicas). A crash of the evq process after that never loses them.
+ * - A queue has `partitions` partitions. A message goes to the partition chosen from its key
+ *   (messages without a key are spread), so messages with the same key keep their order.
+ *   Offsets are per partition, start at 0 and grow by at least 1 for each message.
+ * - A `Position` names the next offset to read in every partition. Reading from a position returns
+ *   each message after it exactly once, in offset order within each partition.
+ * - Work queue: each (queue, group) sees every message once until it is acked or dead-lettered.
+ *   A lease hides a message from other receivers until `visibleUntil`; attempts, leases and
+ *   pending delays survive a restart of the engine.
+ *
+ * What the port leaves out on purpose:
+ * - Authentication, permission checks, signatures and payload limits: the service does those.
+ * - The encoding of cursors for clients: the service turns a `Position` into an opaque string.
+ * - Fan-out to many subscribers: the service runs one `tail` per queue and shares it.
+ * - Delays in the stream: `poll`, `messages` and `tail` show a delayed message at once (with its
+ *   `deliverAt`); only the work queue waits for it.
+ */
+
+/** Settings that a caller may give when creating or updating a queue. */
+export interface QueueSettings {
+  /** Number of partitions, 1 to 64. Default 1. Fixed after creation. */
+  partitions?: number;
+  /** How long messages are kept, in seconds. Default 7 days. */
+  retentionSeconds?: number;
+  /** How long a receive hides a message when the receiver gives no visibility, in seconds. Default 30. */
+  visibilityTimeoutSeconds?: number;
+  /** Deliveries of one message before it moves to the dead-letter queue. Default 5. */
+  maxAttempts?: number;
+  /** Whether publishes without a valid producer signature are rejected. Default false. */
+  requireSignature?: boolean;
+}
+
+/** A queue's stored configuration. */
+export interface QueueConfig {
+  name: string;
+  partitions: number;
+  retentionSeconds: number;
+  visibilityTimeoutSeconds: number;
+  maxAttempts: number;
+  requireSignature: boolean;
+  createdAt: Date;
+}
+
+/** Counts for one consumer group of a queue; `published` counts the whole queue. */
+export interface QueueStats {
+  /** Messages the group can receive now. */
+  ready: number;
+  /** Messages leased and not yet acked, nacked or expired. */
+  inFlight: number;
+  /** Messages waiting for their `deliverAt` or a nack delay. */
+  delayed: number;
+  /** Messages in the queue's dead-letter queue. */
+  deadLettered: number;
+  /** Messages stored in the queue and not yet removed by retention or purge. */
+  published: number;
+}
+
+/** A message as the producer gave it, after the service validated it. */
+export interface NewMessage {
+  /** Unique within the queue's dedup window; the service generates one when the producer did not. */
+  id: string;
+  key: string | null;
+  headers: Record<string, string>;
+  /** The JSON payload, already serialized; the engine stores these bytes unchanged. */
+  data: string;
+  /** Producer principal id, or null. */
+  producer: string | null;
+  /** Earliest time a work-queue receiver gets it; null means at once. */
+  deliverAt: Date | null;
+}
+
+/** A message as stored. */
+export interface StoredMessage {
+  id: string;
+  queue: string;
+  key: string | null;
+  headers: Record<string, string>;
+  /** The JSON payload exactly as appended. */
+  data: string;
+  producer: string | null;
+  publishedAt: Date;
+  deliverAt: Date | null;
+  partition: number;
+  offset: number;
+}
+
+/** Next offset to read in each partition, indexed by partition number. */
+export type Position = number[];
+
+export interface AppendResult {
+  id: string;
+  partition: number;
+  offset: number;
+  /** True when a message with this id was already appended within the dedup window; nothing was stored. */
+  duplicate: boolean;
+}
+
+/** Where a read starts: a position, the earliest retained message, or the end of the log. */
+export type ReadStart = Position | 'earliest' | 'latest';
+
+export interface ReadOptions {
+  /** Max messages returned, at least 1. */
+  limit: number;
+  /** Only messages with this key. The returned position still moves past skipped messages. */
+  key?: string | null;
+  /**
+   * When nothing is there, wait up to this many milliseconds for new messages, without busy
+   * polling. 0 returns at once.
+   */
+  waitMs?: number;
+  /** Ends a wait early; the read then returns what it has (possibly nothing). */
+  signal?: AbortSignal;
+}
+
+export interface ReadEntry {
+  message: StoredMessage;
+  /** The position right after this message, in the order this read returned messages. */
+  after: Position;
+}
+
+export interface ReadResult {
+  entries: ReadEntry[];
+  /** The position to pass next time; equals the last entry's `after`, or the start when empty. */
+  next: Position;
+}
+
+export interface ReceiveOptions {
+  /** Max leases returned, 1 to 100. */
+  limit: number;
+  /** How long the leases hide their messages, in seconds. */
+  visibilitySeconds: number;
+  /** When nothing is ready, wait up to this many milliseconds for a message to become ready. */
+  waitMs?: number;
+  signal?: AbortSignal;
+}
+
+/** A message leased to one receiver of a consumer group. */
+export interface Lease {
+  /** Opaque token for ack, nack and extend; it names the queue, group, message and this lease. */
+  receipt: string;
+  group: string;
+  /** 1 for the first delivery, then 1 more for each redelivery. */
+  attempt: number;
+  visibleUntil: Date;
+  message: StoredMessage;
+}
+
+/** A message that reached the queue's max attempts. */
+export interface DeadLetter {
+  message: StoredMessage;
+  group: string;
+  attempts: number;
+  /** The error the last nack gave, or a note that the visibility timeout expired. */
+  lastError: string | null;
+  deadLetteredAt: Date;
+  /** Position in the dead-letter list, for paging with `after`. */
+  sequence: number;
+}
+
+export interface AckOutcome {
+  receipt: string;
+  /** False when the receipt is malformed, expired or already used; `error` says which. */
+  acked: boolean;
+  error?: string;
+}
+
+export interface Engine {
+  readonly kind: 'sqlite' | 'kafka';
+
+  /** Opens storage and starts background work. Called once before anything else. */
+  start(): Promise<void>;
+  /** Stops background work and releases storage. Idempotent; waits for pending writes. */
+  close(): Promise<void>;
+  /** True while the engine can serve reads and writes. */
+  isReady(): Promise<boolean>;
+
+  /** Creates a queue. Throws QUEUE_EXISTS when the name is taken. */
+  createQueue(name: string, settings: QueueSettings): Promise<QueueConfig>;
+  /** Changes settings other than `partitions`. Throws QUEUE_NOT_FOUND or BAD_USER_INPUT. */
+  updateQueue(name: string, settings: QueueSettings): Promise<QueueConfig>;
+  /** Deletes a queue with its messages, leases and dead letters. Returns false when it did not exist. */
+  deleteQueue(name: string): Promise<boolean>;
+  getQueue(name: string): Promise<QueueConfig | null>;
+  /** Queues whose names start with `prefix` (all when empty), sorted by name. */
+  listQueues(prefix?: string): Promise<QueueConfig[]>;
+  /** Throws QUEUE_NOT_FOUND. */
+  stats(queue: string, group: string): Promise<QueueStats>;
+  /** Removes every message, lease and dead letter; offsets keep growing. Throws QUEUE_NOT_FOUND. */
+  purgeQueue(queue: string): Promise<void>;
+
+  /**
+   * Appends messages durably, in order, and resolves with one result per message. A message whose
+   * id was appended within `dedupWindowMs` gets the first result with `duplicate: true`.
+   * Throws QUEUE_NOT_FOUND, or ENGINE_UNAVAILABLE when storage fails (then nothing is reported
+   * stored).
+   */
+  append(queue: string, messages: NewMessage[], dedupWindowMs: number): Promise<AppendResult[]>;
+
+  /** Resolves a start into a position. Throws QUEUE_NOT_FOUND. */
+  resolve(queue: string, start: ReadStart): Promise<Position>;
+
+  /**
+   * Reads the stream after a position without side effects. Throws CURSOR_EXPIRED when the
+   * position is before the earliest retained offset of a partition, BAD_USER_INPUT when it has the
+   * wrong number of partitions or points past the end, and QUEUE_NOT_FOUND.
+   */
+  read(queue: string, start: ReadStart, options: ReadOptions): Promise<ReadResult>;
+
+  /**
+   * Yields every message after `start` as it is appended, in batches, until the signal aborts or
+   * the queue is deleted. Waits without busy polling. Throws like `read`.
+   */
+  tail(queue: string, start: ReadStart, signal: AbortSignal): AsyncIterable<ReadEntry[]>;
+
+  /**
+   * Leases up to `limit` ready messages to a receiver of `group`. A message is ready when its
+   * `deliverAt` and any nack delay have passed and it has no live lease. A lease that expires
+   * makes the message ready again with the next attempt; a message whose attempt would pass the
+   * queue's `maxAttempts` moves to the dead-letter queue instead.
+   */
+  receive(queue: string, group: string, options: ReceiveOptions): Promise<Lease[]>;
+
+  /** Marks leased messages done. Each receipt gets its own outcome; none throws for a bad receipt. */
+  ack(queue: string, receipts: string[]): Promise<AckOutcome[]>;
+
+  /**
+   * Releases a lease now (delaySeconds 0) or makes the message ready after a delay, recording
+   * `error` as its last error. Throws RECEIPT_INVALID when the receipt is malformed or its lease
+   * has expired or ended.
+   */
+  nack(queue: string, receipt: string, delaySeconds: number, error?: string | null): Promise<void>;
+
+  /** Sets the lease to end `seconds` from now. Throws RECEIPT_INVALID like `nack`. */
+  extendVisibility(queue: string, receipt: string, seconds: number): Promise<Date>;
+
+  /** Lists dead letters after a sequence number (exclusive), oldest first. */
+  deadLetters(queue: string, after: number | null, limit: number): Promise<DeadLetter[]>;
+
+  /**
+   * Moves up to `limit` dead letters back to the queue as new ready messages for their group,
+   * with attempts reset. Returns how many moved.
+   */
+  redrive(queue: string, limit: number): Promise<number>;
+}
