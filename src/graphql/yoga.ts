@@ -1,0 +1,77 @@
+import { randomUUID } from 'node:crypto';
+import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
+import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
+import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
+import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
+import { type YogaServerInstance, createYoga } from 'graphql-yoga';
+import type { Authenticator } from '../auth/admin-token.ts';
+import type { Principal } from '../auth/principal.ts';
+import type { Limits } from '../config.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { Metrics } from '../observability/metrics.ts';
+import type { QueueService } from '../queues/queue-service.ts';
+import type { StreamHub } from '../queues/stream-hub.ts';
+import type { Context } from './context.ts';
+import { useErrorCodes, useMaskedErrors } from './errors.ts';
+import { buildSchema } from './schema.ts';
+
+/** What the HTTP or WebSocket transport passes in when it starts an operation. */
+export interface TransportContext {
+  /** Set by the HTTP transport. */
+  request?: Request;
+  /** Set by the graphql-ws transport, which authenticates in onConnect. */
+  principal?: Principal;
+  requestId?: string;
+  signal?: AbortSignal;
+}
+
+export interface YogaOptions {
+  service: QueueService;
+  hub: StreamHub;
+  authenticator: Authenticator;
+  limits: Limits;
+  logger: Logger;
+  metrics: Metrics;
+  /** Aborts every long-poll when the server shuts down. */
+  shutdownSignal: AbortSignal;
+}
+
+export type EvqYoga = YogaServerInstance<TransportContext, Context>;
+
+/** Creates the GraphQL server for HTTP and SSE; graphql-ws reuses it through `getEnveloped`. */
+export function createGraphQLServer(options: YogaOptions): EvqYoga {
+  const { service, hub, authenticator, limits, logger, metrics, shutdownSignal } = options;
+  const armor = { propagateOnRejection: true, exposeLimits: true };
+
+  return createYoga<TransportContext, Context>({
+    schema: buildSchema(),
+    graphqlEndpoint: '/graphql',
+    graphiql: { title: 'evq', subscriptionsProtocol: 'WS' },
+    landingPage: false,
+    maskedErrors: false,
+    logging: false,
+    plugins: [
+      useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf', 'authorization'] }),
+      maxDepthPlugin({ n: limits.maxDepth, ...armor }),
+      maxAliasesPlugin({ n: limits.maxAliases, ...armor }),
+      maxTokensPlugin({ n: limits.maxTokens, ...armor }),
+      useMaskedErrors(logger, metrics),
+      useErrorCodes(logger, metrics),
+    ],
+    context: (initial): Context => {
+      const requestId = initial.requestId ?? initial.request?.headers.get('x-request-id') ?? randomUUID();
+      const principal = initial.principal ?? authenticator.authenticate(initial.request?.headers.get('authorization'));
+      const signals = [shutdownSignal];
+      if (initial.signal) signals.push(initial.signal);
+      if (initial.request?.signal) signals.push(initial.request.signal);
+      return {
+        service,
+        hub,
+        principal,
+        requestId,
+        logger: logger.child({ requestId }),
+        signal: AbortSignal.any(signals),
+      };
+    },
+  });
+}

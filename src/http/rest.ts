@@ -1,0 +1,157 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Authenticator } from '../auth/admin-token.ts';
+import type { Principal } from '../auth/principal.ts';
+import { EvqError, errors, isEvqError } from '../errors.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { Metrics } from '../observability/metrics.ts';
+import type { QueueService } from '../queues/queue-service.ts';
+import type { PublishInput } from '../queues/validation.ts';
+
+export interface RestOptions {
+  service: QueueService;
+  authenticator: Authenticator;
+  logger: Logger;
+  metrics: Metrics;
+  /** Max request body, in bytes; the payload limit itself is checked per message. */
+  maxBodyBytes: number;
+}
+
+type Handler = (body: Record<string, unknown>, principal: Principal, signal: AbortSignal) => Promise<unknown>;
+
+/** The REST routes, for curl and services that do not speak GraphQL; same auth, limits and codes. */
+export function createRestRoutes(options: RestOptions): Map<string, Handler> {
+  const { service } = options;
+  return new Map<string, Handler>([
+    [
+      '/queue/publish',
+      async (body, principal) => {
+        const { queue, ...message } = body;
+        return service.publish(requireString(queue, 'queue'), message as unknown as PublishInput, principal.id);
+      },
+    ],
+    [
+      '/queue/receive',
+      async (body, _principal, signal) => {
+        const deliveries = await service.receive(requireString(body.queue, 'queue'), {
+          group: optional(body.group, 'default') as string,
+          limit: optional(body.limit, 1) as number,
+          waitSeconds: optional(body.waitSeconds, 0) as number,
+          visibilitySeconds: (body.visibilitySeconds ?? null) as number | null,
+          signal,
+        });
+        return {
+          deliveries: deliveries.map((delivery) => ({
+            ...delivery,
+            message: { ...delivery.message, data: JSON.parse(delivery.message.data) as unknown },
+          })),
+        };
+      },
+    ],
+    [
+      '/queue/ack',
+      async (body) => {
+        const receipts = body.receipts ?? (body.receipt === undefined ? undefined : [body.receipt]);
+        return { results: await service.ack(requireString(body.queue, 'queue'), receipts as string[]) };
+      },
+    ],
+    [
+      '/queue/nack',
+      async (body) => {
+        await service.nack(
+          requireString(body.queue, 'queue'),
+          requireString(body.receipt, 'receipt'),
+          optional(body.delaySeconds, 0) as number,
+          (body.error ?? null) as string | null,
+        );
+        return { nacked: true };
+      },
+    ],
+  ]);
+}
+
+function requireString(value: unknown, field: string): string {
+  if (typeof value !== 'string') throw errors.invalidInput(field, value, 'a string');
+  return value;
+}
+
+function optional(value: unknown, fallback: unknown): unknown {
+  return value === undefined || value === null ? fallback : value;
+}
+
+/** Serves one REST request: authenticates, reads the JSON body within the limit, answers JSON. */
+export async function serveRest(
+  handler: Handler,
+  request: IncomingMessage,
+  response: ServerResponse,
+  options: RestOptions & { requestId: string; signal: AbortSignal },
+): Promise<void> {
+  if (request.method !== 'POST') {
+    response.setHeader('allow', 'POST');
+    sendError(response, 405, new EvqError('BAD_USER_INPUT', `Method ${request.method} is not allowed; use POST.`, { method: request.method }), options.requestId);
+    return;
+  }
+  try {
+    const principal = options.authenticator.authenticate(request.headers.authorization);
+    const body = await readJsonBody(request, options.maxBodyBytes);
+    const result = await handler(body, principal, options.signal);
+    sendJson(response, 200, result);
+  } catch (error) {
+    const evqError = isEvqError(error) ? error : null;
+    if (!evqError) {
+      options.logger.error({ err: error, requestId: options.requestId, path: request.url }, 'unexpected error in a REST route');
+    }
+    const reported = evqError ?? new EvqError('INTERNAL', `Internal server error (request id ${options.requestId}).`);
+    options.metrics.errors.inc({ code: reported.code });
+    sendError(response, reported.status, reported, options.requestId);
+  }
+}
+
+/** Answers `{ error: { code, message, details, requestId } }` with the given status. */
+export function sendError(response: ServerResponse, status: number, error: EvqError, requestId: string): void {
+  sendJson(response, status, {
+    error: { code: error.code, message: error.message, details: error.details, requestId },
+  });
+}
+
+/** Reads a JSON object body. Throws PAYLOAD_TOO_LARGE past `maxBytes` and BAD_USER_INPUT for invalid JSON. */
+export async function readJsonBody(request: IncomingMessage, maxBytes: number): Promise<Record<string, unknown>> {
+  const declared = Number(request.headers['content-length']);
+  if (Number.isFinite(declared) && declared > maxBytes) {
+    request.resume();
+    throw errors.payloadTooLarge(declared, maxBytes);
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request) {
+    size += (chunk as Buffer).length;
+    if (size > maxBytes) {
+      request.resume();
+      throw errors.payloadTooLarge(size, maxBytes);
+    }
+    chunks.push(chunk as Buffer);
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch (error) {
+    throw new EvqError('BAD_USER_INPUT', `Invalid JSON in the request body: ${(error as Error).message}.`, {
+      field: 'body',
+      value: text.slice(0, 80),
+    });
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw errors.invalidInput('body', body, 'a JSON object');
+  }
+  return body as Record<string, unknown>;
+}
+
+export function sendJson(response: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  response.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    'cache-control': 'no-store',
+  });
+  response.end(text);
+}
