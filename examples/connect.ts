@@ -1,0 +1,31 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { EvqClient } from '../src/client/index.ts';
+
+/** Where the examples find evq: EVQ_URL, and EVQ_ADMIN_TOKEN or the token a dev server stored. */
+export async function connect(): Promise<{ client: EvqClient; url: string; token: string }> {
+  const url = process.env.EVQ_URL ?? 'http://127.0.0.1:8080';
+  const token = process.env.EVQ_ADMIN_TOKEN ?? (await readStoredToken());
+  return { client: new EvqClient({ url, token }), url, token };
+}
+
+async function readStoredToken(): Promise<string> {
+  const path = join(process.env.EVQ_DATA_DIR ?? './data', 'admin-token');
+  try {
+    return (await readFile(path, 'utf8')).trim();
+  } catch {
+    throw new Error(`No token: set EVQ_ADMIN_TOKEN, or start evq in dev mode so it stores one in ${path}.`);
+  }
+}
+
+/** Creates the queue unless it exists already. */
+export async function ensureQueue(url: string, token: string, queue: string): Promise<void> {
+  const response = await fetch(`${url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify({ query: 'mutation ($name: String!) { createQueue(input: { name: $name }) { name } }', variables: { name: queue } }),
+  });
+  const body = (await response.json()) as { errors?: Array<{ message: string; extensions?: { code?: string } }> };
+  const error = body.errors?.[0];
+  if (error && error.extensions?.code !== 'QUEUE_EXISTS') throw new Error(`createQueue failed: ${error.message}`);
+}
