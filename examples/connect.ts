@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EvqClient } from '../src/client/index.ts';
 
-/** Where the examples find evq: EVQ_URL, and EVQ_ADMIN_TOKEN or the token a dev server stored. */
+/** Creates a client for EVQ_URL with EVQ_ADMIN_TOKEN, or with the token a dev server stored. */
 export async function connect(): Promise<{ client: EvqClient; url: string; token: string }> {
   const url = process.env.EVQ_URL ?? 'http://127.0.0.1:8080';
   const token = process.env.EVQ_ADMIN_TOKEN ?? (await readStoredToken());

@@ -216,7 +216,7 @@ function headerValue(value: string | string[] | undefined): string | undefined {
   return first && /^[\w.:-]{1,128}$/.test(first) ? first : undefined;
 }
 
-/** A signal that aborts when the client goes away before the response is finished. */
+/** Creates a signal that aborts when the client goes away before the response is finished. */
 function closeSignal(response: ServerResponse): AbortSignal {
   const controller = new AbortController();
   response.once('close', () => {

@@ -25,7 +25,7 @@ async function freePort(): Promise<number> {
   });
 }
 
-/** Starts `evq serve` as a child process and waits until /readyz answers 200. */
+/** Starts `evq serve` as a child process and waits until /readyz returns 200. */
 async function startChild(port: number): Promise<ChildProcess> {
   const child = spawn(process.execPath, ['src/main.ts', 'serve'], {
     env: { ...process.env, EVQ_PORT: String(port), EVQ_DATA_DIR: dataDir, EVQ_ADMIN_TOKEN: token, EVQ_LOG_LEVEL: 'warn' },

@@ -15,7 +15,7 @@ import type { Context } from './context.ts';
 import { useErrorCodes, useMaskedErrors } from './errors.ts';
 import { buildSchema } from './schema.ts';
 
-/** What the HTTP or WebSocket transport passes in when it starts an operation. */
+/** Initial context that the HTTP or WebSocket transport passes in when it starts an operation. */
 export interface TransportContext {
   /** Set by the HTTP transport. */
   request?: Request;

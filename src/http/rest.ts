@@ -18,7 +18,7 @@ export interface RestOptions {
 
 type Handler = (body: Record<string, unknown>, principal: Principal, signal: AbortSignal) => Promise<unknown>;
 
-/** The REST routes, for curl and services that do not speak GraphQL; same auth, limits and codes. */
+/** Creates the REST routes for curl and services that do not speak GraphQL, with the same auth, limits and codes. */
 export function createRestRoutes(options: RestOptions): Map<string, Handler> {
   const { service } = options;
   return new Map<string, Handler>([
@@ -78,7 +78,7 @@ function optional(value: unknown, fallback: unknown): unknown {
   return value === undefined || value === null ? fallback : value;
 }
 
-/** Serves one REST request: authenticates, reads the JSON body within the limit, answers JSON. */
+/** Serves one REST request: authenticates, reads the JSON body within the limit and sends a JSON response. */
 export async function serveRest(
   handler: Handler,
   request: IncomingMessage,
@@ -106,7 +106,7 @@ export async function serveRest(
   }
 }
 
-/** Answers `{ error: { code, message, details, requestId } }` with the given status. */
+/** Sends `{ error: { code, message, details, requestId } }` with the given status. */
 export function sendError(response: ServerResponse, status: number, error: EvqError, requestId: string): void {
   sendJson(response, status, {
     error: { code: error.code, message: error.message, details: error.details, requestId },

@@ -127,7 +127,7 @@ describe('work queue API', () => {
       pending ??= iterator.next();
       const result = await Promise.race([pending, new Promise<'idle'>((resolve) => setTimeout(() => resolve('idle'), 400))]);
       if (result === 'idle') {
-        // Nothing more arrives while the subscriber holds maxInFlight; ack one to free a slot.
+        // Nothing more arrives while the subscriber has maxInFlight unacked, so ack one to free a slot.
         expect(unacked.length).toBe(3);
         const receipt = unacked.shift()!;
         const acked = await evq.gql(ackMutation, { queue, receipts: [receipt] });

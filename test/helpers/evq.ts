@@ -22,7 +22,7 @@ export interface TestEvq {
   server: EvqServer;
   url: string;
   dataDir: string;
-  /** Sends a GraphQL operation over HTTP with the admin token unless `token` says otherwise. */
+  /** Sends a GraphQL operation over HTTP with `token`, or the admin token when it is undefined. */
   gql<T = Record<string, any>>(query: string, variables?: Record<string, unknown>, token?: string | null): Promise<GraphQLResponse<T>>;
   /** Sends a REST request. */
   rest(path: string, body: unknown, token?: string | null): Promise<{ status: number; body: any }>;

@@ -20,6 +20,11 @@ const AckResultType = builder.objectRef<AckOutcome>('AckResult').implement({
   fields: (t) => ({
     receipt: t.exposeString('receipt'),
     acked: t.exposeBoolean('acked'),
+    code: t.string({
+      nullable: true,
+      description: 'RECEIPT_INVALID when the receipt was not acked, otherwise null.',
+      resolve: (outcome) => (outcome.acked ? null : 'RECEIPT_INVALID'),
+    }),
     error: t.exposeString('error', { nullable: true, description: 'Why the receipt was not acked.' }),
   }),
 });
