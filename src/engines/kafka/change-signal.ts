@@ -1,0 +1,59 @@
+const maxTimerDelayMs = 2 ** 31 - 1;
+
+/**
+ * Wakes callers that wait for something to change, without polling. The version grows with each
+ * change; a waiter passes the version it saw before it last looked, so a change between the look
+ * and the wait is never missed.
+ */
+export class ChangeSignal {
+  #version = 0;
+  readonly #waiters = new Set<() => void>();
+  #closed = false;
+
+  get version(): number {
+    return this.#version;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  notify(): void {
+    this.#version++;
+    const waiters = [...this.#waiters];
+    this.#waiters.clear();
+    for (const wake of waiters) {
+      wake();
+    }
+  }
+
+  /**
+   * Resolves when the version moves past `seen`, after `timeoutMs`, when `signal` aborts or when
+   * the signal closes; at once if one of these has already happened. Never rejects.
+   */
+  wait(seen: number, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+    if (this.#closed || signal?.aborted === true || this.#version !== seen || timeoutMs <= 0) {
+      return Promise.resolve();
+    }
+    const { promise, resolve } = Promise.withResolvers<void>();
+    let timer: NodeJS.Timeout | undefined;
+    const wake = (): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', wake);
+      this.#waiters.delete(wake);
+      resolve();
+    };
+    if (Number.isFinite(timeoutMs)) {
+      timer = setTimeout(wake, Math.min(timeoutMs, maxTimerDelayMs));
+    }
+    signal?.addEventListener('abort', wake, { once: true });
+    this.#waiters.add(wake);
+    return promise;
+  }
+
+  /** Wakes every waiter and makes later waits return at once. */
+  close(): void {
+    this.#closed = true;
+    this.notify();
+  }
+}

@@ -1,0 +1,45 @@
+/**
+ * Names of the Kafka topics and consumer groups that evq uses. Queue names match
+ * /^[A-Za-z0-9][A-Za-z0-9._-]*$/, so a queue topic never starts with `<prefix>__`, and the
+ * internal topics below cannot collide with any queue.
+ */
+export class TopicNames {
+  readonly prefix: string;
+
+  constructor(prefix: string) {
+    this.prefix = prefix;
+  }
+
+  /** The topic that stores a queue's messages. */
+  queue(name: string): string {
+    return `${this.prefix}${name}`;
+  }
+
+  /** The single-partition topic that stores a queue's dead letters. */
+  deadLetters(name: string): string {
+    return `${this.prefix}__dlq.${name}`;
+  }
+
+  /** The topic, partitioned like the queue, that journals leases, acks and nacks of every group. */
+  journal(name: string): string {
+    return `${this.prefix}__journal.${name}`;
+  }
+
+  /** The compacted topic that stores every queue's configuration, keyed by queue name. */
+  config(): string {
+    return `${this.prefix}__config`;
+  }
+
+  /**
+   * The Kafka consumer group of an evq group. Queue names cannot contain '/', so the pair
+   * (queue, group) maps to one group id.
+   */
+  groupId(queue: string, group: string): string {
+    return `${this.prefix}${queue}/${group}`;
+  }
+
+  /** The prefix of every group id of a queue, for finding them when the queue is deleted. */
+  groupIdPrefix(queue: string): string {
+    return `${this.prefix}${queue}/`;
+  }
+}
