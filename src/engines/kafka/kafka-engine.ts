@@ -74,6 +74,8 @@ export class KafkaEngine implements Engine {
   readonly #workQueue: WorkQueue;
   /** Aborts every wait when the engine closes. */
   readonly #shutdown = new AbortController();
+  /** Appends in progress; close waits for them. */
+  readonly #appends = new Set<Promise<AppendResult[]>>();
   #started = false;
   #closing: Promise<void> | null = null;
 
@@ -157,7 +159,7 @@ export class KafkaEngine implements Engine {
 
   deleteQueue(name: string): Promise<boolean> {
     return this.#run('deleteQueue', async () => {
-      const deleted = await this.#queues.delete(name);
+      const deleted = await this.#queues.delete(name, () => this.#workQueue.closeQueue(name));
       this.#partitioner.forget(name);
       this.#publisher.forget(name);
       return deleted;
@@ -197,7 +199,7 @@ export class KafkaEngine implements Engine {
   }
 
   append(queue: string, messages: NewMessage[], dedupWindowMs: number): Promise<AppendResult[]> {
-    return this.#run('append', () => {
+    const appending = this.#run('append', () => {
       const config = this.#require(queue);
       return this.#publisher.append(
         { name: queue, topic: this.#names.queue(queue), partitions: config.partitions },
@@ -205,6 +207,12 @@ export class KafkaEngine implements Engine {
         dedupWindowMs,
       );
     });
+    this.#appends.add(appending);
+    void appending.then(
+      () => this.#appends.delete(appending),
+      () => this.#appends.delete(appending),
+    );
+    return appending;
   }
 
   resolve(queue: string, start: ReadStart): Promise<Position> {
@@ -345,6 +353,7 @@ export class KafkaEngine implements Engine {
 
   async #close(): Promise<void> {
     this.#shutdown.abort();
+    await Promise.allSettled(this.#appends);
     await this.#batcher.close();
     const membersStopped = await this.#workQueue.close();
     const storeStopped = this.#store.close();

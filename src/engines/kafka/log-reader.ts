@@ -90,15 +90,25 @@ export class LogReader {
     if (requests.length === 0) {
       return [];
     }
+    try {
+      return await this.#fetchOnce(requests, options, false);
+    } catch (error) {
+      if (!isUnknownTopic(error)) {
+        throw error;
+      }
+      // The client's metadata may name a topic that was deleted and created again since.
+      return this.#fetchOnce(requests, options, true);
+    }
+  }
+
+  async #fetchOnce(requests: readonly FetchRequest[], options: FetchOptions, refresh: boolean): Promise<FetchedRecord[]> {
     const topics = [...new Set(requests.map((request) => request.topic))];
-    let metadata = await this.metadata(topics);
+    let metadata = await this.metadata(topics, refresh);
     if (topics.some((topic) => !metadata.topics.has(topic))) {
       metadata = await this.metadata(topics, true);
     }
     const byNode = groupByLeader(metadata, requests);
-    const pending = [...byNode].map(([node, nodeRequests]) =>
-      this.#fetchFromNode(metadata, node, nodeRequests, options),
-    );
+    const pending = [...byNode].map(([node, nodeRequests]) => this.#fetchFromNode(metadata, node, nodeRequests, options));
     return firstWithRecords(pending);
   }
 

@@ -105,14 +105,16 @@ export class QueueAdmin {
   }
 
   /**
-   * Deletes the configuration first, so no instance serves the queue any more, then its topics
-   * and consumer groups. Returns false when the queue did not exist.
+   * Deletes the configuration first, so no instance serves the queue any more, then runs
+   * `afterRemoval` (which stops this instance's members of the queue), then deletes the topics and
+   * consumer groups. Returns false when the queue did not exist.
    */
-  async delete(name: string): Promise<boolean> {
+  async delete(name: string, afterRemoval: () => Promise<void>): Promise<boolean> {
     if (this.#store.get(name) === null) {
       return false;
     }
     await this.#store.remove('deleteQueue', name);
+    await afterRemoval();
     const topics = [this.#names.queue(name), this.#names.deadLetters(name), this.#names.journal(name)];
     for (const topic of topics) {
       try {

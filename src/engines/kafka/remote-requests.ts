@@ -9,6 +9,7 @@ import type { ReceiptFields } from './receipts.ts';
 /** How long an instance waits for the owner's verdict on a request, in ms. */
 export const verdictTimeoutMs = 5000;
 
+/** What a request to another instance needs. */
 export interface RemoteRequestContext {
   admin: Admin;
   reader: LogReader;
@@ -29,9 +30,6 @@ export async function sendRemoteRequest(
   fields: ReceiptFields,
   request: Pick<DeliveryRequest, 'kind' | 'durationMs' | 'error'>,
 ): Promise<Verdict | null> {
-  if (!(await groupHasMembers(context))) {
-    return { ok: false, reason: 'its lease has ended; no instance holds leases of this group' };
-  }
   const requestId = randomUUID();
   const value: DeliveryRequest = { ...request, id: requestId, token: fields.token, at: Date.now(), writer: context.writer };
   const record = requestRecord(context.journalTopic, fields.partition, fields.group, fields.offset, value, requestId);
@@ -59,7 +57,7 @@ export async function sendRemoteRequest(
 }
 
 /** True when the Kafka consumer group of the evq group has members, so some instance owns its partitions. */
-async function groupHasMembers(context: RemoteRequestContext): Promise<boolean> {
+export async function groupHasMembers(context: Pick<RemoteRequestContext, 'admin' | 'groupId'>): Promise<boolean> {
   const groups = await context.admin.describeGroups({ groups: [context.groupId] });
   return (groups.get(context.groupId)?.members.size ?? 0) > 0;
 }

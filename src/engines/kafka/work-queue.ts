@@ -12,7 +12,7 @@ import type { RecordToProduce } from './message-codec.ts';
 import type { PartitionState } from './partition-state.ts';
 import type { ProduceBatcher } from './produce-batcher.ts';
 import { decodeReceipt, type ReceiptFields } from './receipts.ts';
-import { sendRemoteRequest } from './remote-requests.ts';
+import { groupHasMembers, sendRemoteRequest } from './remote-requests.ts';
 import type { TopicNames } from './topic-names.ts';
 
 export interface WorkQueueOptions {
@@ -40,6 +40,8 @@ export class WorkQueue {
   /** The members whose start has finished, by the same key as `#members`. */
   readonly #started = new Map<string, GroupMember>();
   readonly #purges = new Map<string, number>();
+  /** Queues whose members are closing because the queue was deleted. */
+  readonly #closingQueues = new Map<string, Promise<void>>();
   #closed = false;
 
   constructor(options: WorkQueueOptions) {
@@ -124,20 +126,35 @@ export class WorkQueue {
   onConfigChange(name: string, config: StoredQueueConfig | null): void {
     const members = this.#localMembers(name);
     if (config === null) {
-      for (const [key, member] of this.#members) {
-        if (JSON.parse(key)[0] === name) {
-          this.#members.delete(key);
-          this.#started.delete(key);
-          void member.then((started) => started.close()).catch(() => undefined);
-        }
-      }
-      this.#purges.delete(name);
+      void this.closeQueue(name);
       return;
     }
     if (config.purges !== (this.#purges.get(name) ?? config.purges)) {
       members.forEach((member) => member.reload());
     }
     this.#purges.set(name, config.purges);
+  }
+
+  /** Closes the members of a deleted queue, so they leave their consumer groups. */
+  closeQueue(name: string): Promise<void> {
+    const running = this.#closingQueues.get(name);
+    if (running !== undefined) {
+      return running;
+    }
+    const closing: Promise<void>[] = [];
+    for (const [key, member] of this.#members) {
+      if (JSON.parse(key)[0] === name) {
+        this.#members.delete(key);
+        this.#started.delete(key);
+        closing.push(member.then((started) => started.close()).catch(() => undefined));
+      }
+    }
+    this.#purges.delete(name);
+    const done = Promise.all(closing).then(() => {
+      this.#closingQueues.delete(name);
+    });
+    this.#closingQueues.set(name, done);
+    return done;
   }
 
   /** Closes every member; resolves with a promise that settles when their fetch loops ended. */
@@ -207,11 +224,20 @@ export class WorkQueue {
     if (fields === null || fields.partition >= config.partitions) {
       return { ok: false, reason: 'it is malformed' };
     }
-    const member = this.localMember(config.name, fields.group);
+    let member = this.localMember(config.name, fields.group);
+    if (member === undefined && !(await this.#groupHasMembers(config, fields.group))) {
+      // No instance holds the group's partitions, as after a restart: take them, and with them
+      // the leases that the journal records.
+      member = await this.#member(config, fields.group);
+    }
     await member?.ready();
     const state = member?.partitions.get(fields.partition);
     if (member === undefined || state === undefined) {
       return this.#requestRemotely(config, fields, request);
+    }
+    if (fields.offset >= state.fetchNext) {
+      // The journal may hold a lease on a record that this member has not fetched yet.
+      await member.topUp();
     }
     const context = this.#leaseContext(config, fields.group);
     const outcome = applyRequest(context, state, fields.offset, { ...request, token: fields.token, at: Date.now() });
@@ -245,6 +271,14 @@ export class WorkQueue {
       throw errors.engineUnavailable(request.kind, new Error('the owner of the partition did not answer in time'));
     }
     return verdict;
+  }
+
+  async #groupHasMembers(config: StoredQueueConfig, group: string): Promise<boolean> {
+    try {
+      return await groupHasMembers({ admin: this.#options.admin, groupId: this.#options.names.groupId(config.name, group) });
+    } catch (error) {
+      throw toEngineError('ack', error);
+    }
   }
 
   /** Applies a request that another instance wrote to the journal and writes the verdict. */
