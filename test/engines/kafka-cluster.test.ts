@@ -1,0 +1,144 @@
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Admin } from '@platformatic/kafka';
+import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
+import { KafkaEngine } from '../../src/engines/kafka/kafka-engine.ts';
+import { silentLogger } from '../../src/observability/logger.ts';
+import { dedupWindowMs, idsOf, newMessage, newMessages } from './conformance/helpers.ts';
+
+const brokers = (process.env.EVQ_KAFKA_BROKERS ?? '')
+  .split(',')
+  .map((broker) => broker.trim())
+  .filter((broker) => broker.length > 0);
+const topicPrefix = `evq-cluster-${randomUUID().slice(0, 8)}.`;
+
+/** Starts an engine that the test closes when it finishes, unless the test closed it already. */
+async function startInstance(instanceId: string): Promise<KafkaEngine> {
+  const engine = new KafkaEngine({ brokers, logger: silentLogger(), topicPrefix, instanceId });
+  await engine.start();
+  onTestFinished(async () => {
+    await engine.close();
+  });
+  return engine;
+}
+
+async function createQueue(engine: KafkaEngine, settings: { maxAttempts?: number } = {}): Promise<string> {
+  const name = `test-${randomUUID()}`;
+  await engine.createQueue(name, settings);
+  return name;
+}
+
+/** Polls `condition` every 20 ms until it holds; returns the elapsed ms, or fails after `timeoutMs`. */
+async function waitFor(condition: () => Promise<boolean>, timeoutMs: number): Promise<number> {
+  const started = Date.now();
+  while (!(await condition())) {
+    if (Date.now() - started > timeoutMs) {
+      throw new Error(`The condition did not hold within ${timeoutMs} ms.`);
+    }
+    await sleep(20);
+  }
+  return Date.now() - started;
+}
+
+describe.skipIf(brokers.length === 0)('kafka engine with two instances', () => {
+  afterAll(async () => {
+    const admin = new Admin({ clientId: 'evq-test-cleanup', bootstrapBrokers: brokers });
+    try {
+      const topics = (await admin.listTopics()).filter((topic) => topic.startsWith(topicPrefix));
+      if (topics.length > 0) {
+        await admin.deleteTopics({ topics });
+      }
+    } finally {
+      await admin.close();
+    }
+  });
+
+  it('a queue created at one instance shows at the other within a second', async () => {
+    const first = await startInstance('first');
+    const second = await startInstance('second');
+
+    const queue = await createQueue(first);
+
+    const elapsed = await waitFor(async () => (await second.getQueue(queue)) !== null, 1000);
+    expect(elapsed).toBeLessThanOrEqual(1000);
+    expect(await second.getQueue(queue)).toEqual(await first.getQueue(queue));
+  });
+
+  it('an ack at the other instance completes the message', async () => {
+    const first = await startInstance('first');
+    const second = await startInstance('second');
+    const queue = await createQueue(first);
+    await waitFor(async () => (await second.getQueue(queue)) !== null, 1000);
+    const message = newMessage();
+
+    await first.append(queue, [message], dedupWindowMs);
+    const [lease] = await second.receive(queue, 'g', { limit: 1, visibilitySeconds: 1, waitMs: 5000 });
+    const outcomes = await first.ack(queue, [lease!.receipt]);
+
+    expect(lease!.message.id).toBe(message.id);
+    expect(outcomes).toEqual([{ receipt: lease!.receipt, acked: true }]);
+    await sleep(1500);
+    expect(await second.receive(queue, 'g', { limit: 1, visibilitySeconds: 30 })).toEqual([]);
+    expect(await second.stats(queue, 'g')).toMatchObject({ ready: 0, inFlight: 0, delayed: 0 });
+    const [again] = await first.ack(queue, [lease!.receipt]);
+    expect(again!.acked).toBe(false);
+  });
+
+  it('leases of a killed instance are redelivered after the visibility timeout', { timeout: 60_000 }, async () => {
+    const survivor = await startInstance('survivor');
+    const queue = await createQueue(survivor);
+    const messages = newMessages(2);
+    await survivor.append(queue, messages, dedupWindowMs);
+
+    const child = spawn(
+      process.execPath,
+      ['test/helpers/kafka-lease-holder.ts', brokers.join(','), topicPrefix, queue, 'g', '2', '5'],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    onTestFinished(() => {
+      child.kill('SIGKILL');
+    });
+    const [line] = (await once(createInterface({ input: child.stdout! }), 'line')) as [string];
+    const held = JSON.parse(line) as { id: string; attempt: number }[];
+    expect(held.map((lease) => lease.id)).toEqual(messages.map((message) => message.id));
+    child.kill('SIGKILL');
+    await once(child, 'exit');
+
+    const leases = await survivor.receive(queue, 'g', { limit: 2, visibilitySeconds: 30, waitMs: 30_000 });
+    const rest = leases.length < 2 ? await survivor.receive(queue, 'g', { limit: 2, visibilitySeconds: 30, waitMs: 10_000 }) : [];
+
+    const redelivered = [...leases, ...rest];
+    expect(idsOf(redelivered).sort()).toEqual(messages.map((message) => message.id).sort());
+    expect(redelivered.map((lease) => lease.attempt)).toEqual([2, 2]);
+  });
+
+  it('the last attempt across two instances dead-letters once', { timeout: 30_000 }, async () => {
+    const first = await startInstance('first');
+    const second = await startInstance('second');
+    const queue = await createQueue(first, { maxAttempts: 2 });
+    await waitFor(async () => (await second.getQueue(queue)) !== null, 1000);
+    const message = newMessage();
+    await first.append(queue, [message], dedupWindowMs);
+
+    const [firstLease] = await first.receive(queue, 'g', { limit: 1, visibilitySeconds: 30 });
+    await first.nack(queue, firstLease!.receipt, 0, 'first failure');
+    await first.close();
+    const [secondLease] = await second.receive(queue, 'g', { limit: 1, visibilitySeconds: 30, waitMs: 15_000 });
+    await second.nack(queue, secondLease!.receipt, 0, 'second failure');
+
+    expect(firstLease!.attempt).toBe(1);
+    expect(secondLease!.message.id).toBe(message.id);
+    expect(secondLease!.attempt).toBe(2);
+    const third = await startInstance('third');
+    await waitFor(async () => (await third.getQueue(queue)) !== null, 1000);
+    const deadLetters = await third.deadLetters(queue, null, 10);
+    expect(deadLetters.map((deadLetter) => [deadLetter.message.id, deadLetter.attempts, deadLetter.lastError])).toEqual([
+      [message.id, 2, 'second failure'],
+    ]);
+    expect(await second.receive(queue, 'g', { limit: 1, visibilitySeconds: 30, waitMs: 500 })).toEqual([]);
+    expect(await second.stats(queue, 'g')).toMatchObject({ ready: 0, inFlight: 0, deadLettered: 1 });
+  });
+});
