@@ -10,8 +10,20 @@ export type StringProducer = Producer<string, string, string, string>;
 interface PendingSend {
   operation: string;
   records: RecordToProduce[];
+  /** Offsets of the records sent so far, by index. */
+  offsets: number[];
+  /** Records not acknowledged yet; the send resolves when this reaches 0. */
+  unacknowledged: number;
+  failed: boolean;
   resolve(offsets: number[]): void;
   reject(error: unknown): void;
+}
+
+/** A run of consecutive records of one send that goes into one produce request. */
+interface SendSlice {
+  send: PendingSend;
+  from: number;
+  to: number;
 }
 
 export interface ProduceBatcherOptions {
@@ -19,6 +31,12 @@ export interface ProduceBatcherOptions {
   timeoutMs?: number;
   /** Records that make a batch go out without waiting for the end of the event-loop turn. Default 5000. */
   maxBatchRecords?: number;
+  /**
+   * Estimated bytes of one produce request at most. Default 900 000, below the broker's default
+   * `message.max.bytes` of 1 048 588, which limits the record batch of a partition. A send larger
+   * than this goes out in several requests.
+   */
+  maxBatchBytes?: number;
 }
 
 /**
@@ -32,7 +50,11 @@ export class ProduceBatcher {
   readonly #logger: Logger;
   readonly #timeoutMs: number;
   readonly #maxBatchRecords: number;
+  readonly #maxBatchBytes: number;
+  /** Sends with records not taken into a request yet; the first may be partly taken. */
   #pending: PendingSend[] = [];
+  /** Index of the first record of `#pending[0]` that no request has taken. */
+  #pendingFrom = 0;
   #pendingRecords = 0;
   #scheduled: NodeJS.Immediate | null = null;
   #inFlight: Promise<void> | null = null;
@@ -43,6 +65,7 @@ export class ProduceBatcher {
     this.#logger = logger;
     this.#timeoutMs = options.timeoutMs ?? 10_000;
     this.#maxBatchRecords = options.maxBatchRecords ?? 5000;
+    this.#maxBatchBytes = options.maxBatchBytes ?? 900_000;
   }
 
   /** Queues records for the next produce request; resolves with their offsets, in order. */
@@ -54,7 +77,7 @@ export class ProduceBatcher {
       return Promise.resolve([]);
     }
     const { promise, resolve, reject } = Promise.withResolvers<number[]>();
-    this.#pending.push({ operation, records, resolve, reject });
+    this.#pending.push({ operation, records, offsets: [], unacknowledged: records.length, failed: false, resolve, reject });
     this.#pendingRecords += records.length;
     this.#schedule();
     return promise;
@@ -99,28 +122,57 @@ export class ProduceBatcher {
     });
   }
 
-  /** Takes whole sends from the queue until the batch reaches the record limit. */
-  #takeBatch(): PendingSend[] {
+  /** Takes records in order until the request reaches the record or byte limit; at least one record. */
+  #takeBatch(): SendSlice[] {
+    const slices: SendSlice[] = [];
     let count = 0;
-    let taken = 0;
-    while (taken < this.#pending.length && (taken === 0 || count + this.#pending[taken]!.records.length <= this.#maxBatchRecords)) {
-      count += this.#pending[taken]!.records.length;
-      taken++;
+    let bytes = 0;
+    while (this.#pending.length > 0) {
+      const send = this.#pending[0]!;
+      if (send.failed) {
+        // An earlier part of this send failed, so its caller got an error; the rest stays unsent.
+        this.#pendingRecords -= send.records.length - this.#pendingFrom;
+        this.#pending.shift();
+        this.#pendingFrom = 0;
+        continue;
+      }
+      let to = this.#pendingFrom;
+      while (to < send.records.length) {
+        const size = estimateBytes(send.records[to]!);
+        if (count > 0 && (count + 1 > this.#maxBatchRecords || bytes + size > this.#maxBatchBytes)) {
+          break;
+        }
+        count++;
+        bytes += size;
+        to++;
+      }
+      if (to > this.#pendingFrom) {
+        slices.push({ send, from: this.#pendingFrom, to });
+      }
+      if (to < send.records.length) {
+        this.#pendingFrom = to;
+        break;
+      }
+      this.#pending.shift();
+      this.#pendingFrom = 0;
     }
     this.#pendingRecords -= count;
-    return this.#pending.splice(0, taken);
+    return slices;
   }
 
-  async #sendBatch(batch: PendingSend[]): Promise<void> {
-    const messages = batch.flatMap((send) => send.records);
+  async #sendBatch(slices: SendSlice[]): Promise<void> {
+    const messages = slices.flatMap((slice) => slice.send.records.slice(slice.from, slice.to));
     let result;
     try {
       result = await withTimeout('produce', this.#timeoutMs, this.#producer.send({ messages }));
     } catch (error) {
-      const operations = [...new Set(batch.map((send) => send.operation))];
+      const operations = [...new Set(slices.map((slice) => slice.send.operation))];
       this.#logger.error({ err: error, operations, records: messages.length }, 'produce request failed');
-      for (const send of batch) {
-        send.reject(errors.engineUnavailable(send.operation, error));
+      for (const { send } of slices) {
+        if (!send.failed) {
+          send.failed = true;
+          send.reject(errors.engineUnavailable(send.operation, error));
+        }
       }
       return;
     }
@@ -129,15 +181,27 @@ export class ProduceBatcher {
     for (const entry of result.offsets ?? []) {
       nextOffsets.set(`${entry.topic}:${entry.partition}`, Number(entry.offset));
     }
-    for (const send of batch) {
-      const offsets: number[] = [];
-      for (const record of send.records) {
+    for (const { send, from, to } of slices) {
+      for (let index = from; index < to; index++) {
+        const record = send.records[index]!;
         const partitionKey = `${record.topic}:${record.partition}`;
         const offset = nextOffsets.get(partitionKey) ?? -1;
         nextOffsets.set(partitionKey, offset + 1);
-        offsets.push(offset);
+        send.offsets[index] = offset;
       }
-      send.resolve(offsets);
+      send.unacknowledged -= to - from;
+      if (send.unacknowledged === 0 && !send.failed) {
+        send.resolve(send.offsets);
+      }
     }
   }
+}
+
+/** Estimates the bytes a record takes in a record batch: its parts plus about 70 bytes of framing. */
+function estimateBytes(record: RecordToProduce): number {
+  let bytes = 70 + Buffer.byteLength(record.value ?? '') + Buffer.byteLength(record.key ?? '');
+  for (const [name, value] of Object.entries(record.headers)) {
+    bytes += Buffer.byteLength(name) + Buffer.byteLength(value) + 2;
+  }
+  return bytes;
 }

@@ -34,8 +34,8 @@ export class Publisher {
   readonly #reader: LogReader;
   /** Per queue, the warm-up of the dedup cache; it runs once per queue and window. */
   readonly #warmUps = new Map<string, { windowMs: number; done: Promise<void> }>();
-  /** Per queue and id, the placement of an append that the broker has not acknowledged yet. */
-  readonly #inFlight = new Map<string, Promise<Placement | null>>();
+  /** Per queue and id, the append that the broker has not acknowledged yet and the record's index in it. */
+  readonly #inFlight = new Map<string, Map<string, { placements: Promise<Placement[]>; index: number }>>();
 
   constructor(batcher: ProduceBatcher, partitioner: Partitioner, dedup: DedupCache, reader: LogReader) {
     this.#reader = reader;
@@ -75,7 +75,7 @@ export class Publisher {
       records.map((record, index) => ({ partition: record.partition, offset: offsets[index]! })),
     );
     if (windowMs > 0) {
-      this.#trackInFlight(target.name, records, messages, placements);
+      this.#trackInFlight(target.name, firstInBatch, placements);
     }
     const stored = await placements;
     if (windowMs > 0) {
@@ -136,34 +136,38 @@ export class Publisher {
     since: number,
     firstInBatch: Map<string, number>,
   ): number | Placement | Promise<Placement | null> | undefined {
-    return firstInBatch.get(id) ?? this.#dedup.find(queue, id, since) ?? this.#inFlight.get(inFlightKey(queue, id));
+    const earlier = firstInBatch.get(id) ?? this.#dedup.find(queue, id, since);
+    if (earlier !== undefined) {
+      return earlier;
+    }
+    const inFlight = this.#inFlight.get(queue)?.get(id);
+    return inFlight?.placements.then(
+      (stored) => stored[inFlight.index]!,
+      () => null,
+    );
   }
 
-  #trackInFlight(
-    queue: string,
-    records: RecordToProduce[],
-    messages: readonly NewMessage[],
-    placements: Promise<Placement[]>,
-  ): void {
-    const ids = new Set(messages.map((message) => message.id));
-    const byId = new Map<string, number>();
-    records.forEach((record, index) => byId.set(record.headers['evq-id']!, index));
-    for (const [id, index] of byId) {
-      if (!ids.has(id)) {
-        continue;
-      }
-      const key = inFlightKey(queue, id);
-      const placement = placements.then(
-        (stored) => stored[index]!,
-        () => null,
-      );
-      this.#inFlight.set(key, placement);
-      void placement.then(() => {
-        if (this.#inFlight.get(key) === placement) {
-          this.#inFlight.delete(key);
-        }
-      });
+  #trackInFlight(queue: string, firstInBatch: Map<string, number>, placements: Promise<Placement[]>): void {
+    let ids = this.#inFlight.get(queue);
+    if (ids === undefined) {
+      ids = new Map();
+      this.#inFlight.set(queue, ids);
     }
+    for (const [id, index] of firstInBatch) {
+      ids.set(id, { placements, index });
+    }
+    const forget = (): void => {
+      const current = this.#inFlight.get(queue);
+      for (const id of firstInBatch.keys()) {
+        if (current?.get(id)?.placements === placements) {
+          current.delete(id);
+        }
+      }
+      if (current?.size === 0) {
+        this.#inFlight.delete(queue);
+      }
+    };
+    placements.then(forget, forget);
   }
 
   async #results(
@@ -195,8 +199,4 @@ export class Publisher {
 /** Returns the index of the first slot that points at record `recordIndex`. */
 function firstSlotOf(slots: readonly unknown[], recordIndex: number): number {
   return slots.indexOf(recordIndex);
-}
-
-function inFlightKey(queue: string, id: string): string {
-  return `${queue}\u0000${id}`;
 }
