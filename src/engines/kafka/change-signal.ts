@@ -2,7 +2,7 @@ const maxTimerDelayMs = 2 ** 31 - 1;
 
 /**
  * Wakes callers that wait for something to change, without polling. The version grows with each
- * change; a waiter passes the version it saw before it last looked, so a change between the look
+ * change. A waiter passes the version it saw before it last looked, so a change between the look
  * and the wait is never missed.
  */
 export class ChangeSignal {
@@ -29,7 +29,7 @@ export class ChangeSignal {
 
   /**
    * Resolves when the version moves past `seen`, after `timeoutMs`, when `signal` aborts or when
-   * the signal closes; at once if one of these has already happened. Never rejects.
+   * this signal closes. Resolves at once if one of these has already happened, and never rejects.
    */
   wait(seen: number, timeoutMs: number, signal?: AbortSignal): Promise<void> {
     if (this.#closed || signal?.aborted === true || this.#version !== seen || timeoutMs <= 0) {

@@ -29,10 +29,10 @@ export type ConfigListener = (name: string, config: StoredQueueConfig | null) =>
 const retryDelayMs = 1000;
 
 /**
- * Every queue's configuration, from a compacted single-partition topic keyed by queue name that
- * each evq instance reads from the beginning and then follows with long-poll fetches, so a change
- * made at one instance is in force at all of them as soon as their fetch returns (milliseconds
- * on a healthy cluster). A deleted queue leaves a tombstone (a record without value).
+ * Every queue's configuration, from a compacted single-partition topic keyed by queue name. Each
+ * evq instance reads it from the beginning and then follows it with long-poll fetches, so a change
+ * made at one instance is in force at all of them once their fetch returns (milliseconds on a
+ * healthy local broker). A deleted queue leaves a tombstone, a record without a value.
  */
 export class ConfigStore {
   readonly #topic: string;
@@ -104,7 +104,7 @@ export class ConfigStore {
   list(prefix: string): StoredQueueConfig[] {
     return [...this.#configs.values()]
       .filter((config) => config.name.startsWith(prefix))
-      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      .sort(compareNames);
   }
 
   onChange(listener: ConfigListener): () => void {
@@ -179,6 +179,13 @@ export class ConfigStore {
       }
     }
   }
+}
+
+function compareNames(a: StoredQueueConfig, b: StoredQueueConfig): number {
+  if (a.name === b.name) {
+    return 0;
+  }
+  return a.name < b.name ? -1 : 1;
 }
 
 function parseConfig(value: string): StoredQueueConfig {

@@ -6,7 +6,7 @@ import type { LogReader } from './log-reader.ts';
 import { decodeMessage, messageHeaders, type FetchedRecord } from './message-codec.ts';
 import { PartitionState } from './partition-state.ts';
 
-/** What a member needs from the engine. */
+/** The engine's clients, names and callbacks that a member uses. */
 export interface MemberOptions {
   brokers: string[];
   clientId: string;
@@ -27,7 +27,7 @@ export interface MemberOptions {
 
 /** Fresh records per partition that the member fetches ahead at most. */
 const fetchAheadRecords = 1000;
-/** Longest wait of the background fetch, in ms; a newly assigned partition joins it after this. */
+/** Max wait of the background fetch, in ms. A newly assigned partition joins the fetch after this. */
 const loopWaitMs = 2000;
 const retryDelayMs = 1000;
 /** Delay before committed offsets are written after a change, in ms; commits of a burst merge. */
@@ -35,10 +35,10 @@ const commitDelayMs = 200;
 
 /**
  * One evq group of one queue at this instance: a member of the queue's Kafka consumer group for
- * that evq group, so each partition has one owning instance. For each partition it owns, it
- * replays the journal (leases, nack delays, done records and requests of other instances), keeps
- * the fetched records that are not done in memory, follows the queue and journal topics with
- * long-poll fetches, and commits the lowest offset that is not done.
+ * that evq group, so each partition has one owning instance. For each partition it owns, it first
+ * replays the journal: leases, nack delays, done records and requests of other instances. It then
+ * keeps the fetched records that are not done in memory and follows the queue and journal topics
+ * with long-poll fetches. It commits the lowest offset that is not done.
  */
 export class GroupMember {
   readonly queue: string;

@@ -52,11 +52,11 @@ const readinessTimeoutMs = 2000;
 const tailBatchSize = 500;
 
 /**
- * The Apache Kafka engine. A queue is a topic with the queue's partitions and retention; its
- * configuration lives in a compacted config topic that every instance follows; its dead letters
- * live in a topic of their own; leases, acks and nacks of each consumer group are journaled in a
- * compacted topic partitioned like the queue, and each (queue, group) is a Kafka consumer group,
- * so each partition has one owning instance at a time. See the files of this folder for each part.
+ * The Apache Kafka engine. A queue is a topic with the queue's partitions and retention. Its
+ * configuration lives in a compacted config topic that every instance follows, and its dead
+ * letters live in a topic of their own. Leases, acks and nacks are journaled in a compacted topic
+ * partitioned like the queue. Each (queue, group) is a Kafka consumer group, so each partition has
+ * one owning instance at a time.
  */
 export class KafkaEngine implements Engine {
   readonly kind = 'kafka' as const;

@@ -7,7 +7,7 @@ import { toState, visibilityExpiredError, type Delivery, type PartitionState } f
 import type { ProduceBatcher } from './produce-batcher.ts';
 import { encodeReceipt, newLeaseToken } from './receipts.ts';
 
-/** What the operations on a group's deliveries write to and read from. */
+/** The topics, limits and clients that the operations on a group's deliveries use. */
 export interface LeaseContext {
   group: string;
   writer: string;

@@ -3,7 +3,7 @@ import type { Logger } from '../../observability/logger.ts';
 import { isUnknownTopic } from './client-errors.ts';
 import type { FetchedRecord } from './message-codec.ts';
 
-/** Where to fetch from: the next offset to read in one partition of a topic. */
+/** A fetch position: the next offset to read in one partition of a topic. */
 export interface FetchRequest {
   topic: string;
   partition: number;
@@ -26,12 +26,12 @@ export interface TopicOffsets {
 /** Long-poll fetches that may run at once; more wait for a free connection. */
 const maxLanes = 64;
 
-/** Max wait that one fetch request asks of the broker, in ms; longer waits take several requests. */
+/** Max wait that one fetch request gives the broker, in ms. Longer waits take several requests. */
 export const maxFetchWaitMs = 10_000;
 
 /**
  * Reads topics without a consumer group: offsets, metadata and fetches by partition and offset.
- * The broker answers the requests of one connection in order, so a long-poll fetch would hold
+ * The broker processes the requests of one connection in order, so a long-poll fetch would hold
  * up every request behind it. Each fetch therefore takes a connection pool of its own (a lane)
  * and gives it back afterwards; metadata and offset requests use the consumer's own pool.
  */

@@ -11,7 +11,7 @@ interface Placement {
   offset: number;
 }
 
-/** What `append` needs to know about the queue. */
+/** The queue an append writes to. */
 export interface AppendTarget {
   name: string;
   topic: string;
@@ -25,7 +25,7 @@ const maxWarmUpRecords = 200_000;
  * Appends messages to a queue topic through the shared produce batcher, with dedup by message id
  * against the ids this instance appended within the window, in flight ones included. Before the
  * first append to a queue, it reads the ids stored within the window from the topic, so dedup
- * also holds across a restart and for appends that other instances made before that moment.
+ * also works across a restart and for appends that other instances made before that moment.
  */
 export class Publisher {
   readonly #batcher: ProduceBatcher;

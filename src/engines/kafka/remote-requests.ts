@@ -9,7 +9,7 @@ import type { ReceiptFields } from './receipts.ts';
 /** How long an instance waits for the owner's verdict on a request, in ms. */
 export const verdictTimeoutMs = 5000;
 
-/** What a request to another instance needs. */
+/** The clients and names that a request to another instance uses. */
 export interface RemoteRequestContext {
   admin: Admin;
   reader: LogReader;
@@ -22,8 +22,8 @@ export interface RemoteRequestContext {
 /**
  * Sends an ack, nack or extend for a partition that another instance owns: appends the request to
  * the journal, then reads the journal partition until the owner's verdict appears. Returns the
- * verdict, or null when no verdict arrived within `verdictTimeoutMs`; the request then stays in
- * the journal and applies when an owner reads it while the lease is still live.
+ * verdict, or null when no verdict arrived within `verdictTimeoutMs`. In that case the request
+ * stays in the journal, and an owner that reads it while the lease is still live applies it.
  */
 export async function sendRemoteRequest(
   context: RemoteRequestContext,

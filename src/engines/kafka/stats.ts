@@ -17,9 +17,9 @@ export interface StatsTarget {
 }
 
 /**
- * Counts a group's messages. Partitions this instance owns count from memory (leases, nack delays,
- * fetched records); for the rest of each partition, the records after what the group has taken are
- * read and counted as ready or delayed by their `deliverAt`.
+ * Counts a group's messages. Partitions this instance owns count from memory: leases, nack delays
+ * and fetched records. The records after what the group has taken are read and counted as ready
+ * or delayed by their `deliverAt`.
  *
  * NOTE: leases and nack delays of partitions that another instance owns are not visible here, so
  * those records count as ready.

@@ -12,7 +12,7 @@ import type { RecordToProduce } from './message-codec.ts';
 import type { PartitionState } from './partition-state.ts';
 import type { ProduceBatcher } from './produce-batcher.ts';
 import { decodeReceipt, type ReceiptFields } from './receipts.ts';
-import { groupHasMembers, sendRemoteRequest } from './remote-requests.ts';
+import { groupHasMembers, sendRemoteRequest, verdictTimeoutMs } from './remote-requests.ts';
 import type { TopicNames } from './topic-names.ts';
 
 export interface WorkQueueOptions {
@@ -214,7 +214,7 @@ export class WorkQueue {
     return member;
   }
 
-  /** Applies a request here when this instance owns the receipt's partition, else asks the owner. */
+  /** Applies a request here when this instance owns the receipt's partition, else sends it to the owner. */
   async #request(
     config: StoredQueueConfig,
     receipt: string,
@@ -268,7 +268,7 @@ export class WorkQueue {
       if (request.kind === 'ack') {
         return { ok: false, reason: 'no instance confirmed the ack in time; it applies if the lease is still live' };
       }
-      throw errors.engineUnavailable(request.kind, new Error('the owner of the partition did not answer in time'));
+      throw errors.engineUnavailable(request.kind, new Error(`the owner of the partition did not respond within ${verdictTimeoutMs} ms`));
     }
     return verdict;
   }
