@@ -163,7 +163,7 @@ export class EvqServer {
         sendError(response, 413, errors.payloadTooLarge(declared, this.config.limits.maxRequestBytes), requestId);
         return;
       }
-      await this.#yoga.handleNodeRequestAndResponse(request, response);
+      await this.#yoga.handle(request, response);
       return;
     }
     const restHandler = this.#rest.get(path);

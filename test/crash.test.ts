@@ -14,6 +14,11 @@ afterAll(async () => {
   if (dataDir) await rm(dataDir, { recursive: true, force: true });
 });
 
+/** A process killed by a signal keeps `exitCode` null and sets `signalCode` instead. */
+function hasExited(child: ChildProcess): boolean {
+  return child.exitCode !== null || child.signalCode !== null;
+}
+
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
@@ -36,7 +41,7 @@ async function startChild(port: number): Promise<ChildProcess> {
   children.push(child);
   const deadline = Date.now() + 20_000;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`evq exited with ${child.exitCode}: ${stderr}`);
+    if (hasExited(child)) throw new Error(`evq exited (${child.exitCode ?? child.signalCode}): ${stderr}`);
     try {
       const response = await fetch(`http://127.0.0.1:${port}/readyz`);
       if (response.status === 200) return child;
@@ -95,7 +100,7 @@ describe('crash safety', () => {
     first.kill('SIGKILL');
     killed = true;
     await Promise.all(writers);
-    await new Promise<void>((resolve) => (first.exitCode !== null ? resolve() : first.once('exit', () => resolve())));
+    await new Promise<void>((resolve) => (hasExited(first) ? resolve() : first.once('exit', () => resolve())));
     expect(acknowledged.length).toBeGreaterThan(50);
 
     await startChild(port);

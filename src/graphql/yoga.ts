@@ -57,13 +57,19 @@ export function createGraphQLServer(options: YogaOptions): EvqYoga {
       maxTokensPlugin({ n: limits.maxTokens, ...armor }),
       useMaskedErrors(logger, metrics),
       useErrorCodes(logger, metrics),
+      {
+        // Poll results and queue state change with every publish, so no response is cacheable.
+        onResponse({ response }) {
+          response.headers.set('cache-control', 'no-store');
+        },
+      },
     ],
     context: (initial): Context => {
       const requestId = initial.requestId ?? initial.request?.headers.get('x-request-id') ?? randomUUID();
       const principal = initial.principal ?? authenticator.authenticate(initial.request?.headers.get('authorization'));
       const signals = [shutdownSignal];
-      if (initial.signal) signals.push(initial.signal);
-      if (initial.request?.signal) signals.push(initial.request.signal);
+      if (initial.signal) signals.push(nativeSignal(initial.signal));
+      if (initial.request?.signal) signals.push(nativeSignal(initial.request.signal));
       return {
         service,
         hub,
@@ -74,4 +80,15 @@ export function createGraphQLServer(options: YogaOptions): EvqYoga {
       };
     },
   });
+}
+
+/**
+ * Returns a native AbortSignal that follows `signal`. The Request objects of @whatwg-node/server
+ * carry a signal that passes `instanceof AbortSignal` but that `AbortSignal.any` rejects.
+ */
+function nativeSignal(signal: AbortSignal): AbortSignal {
+  const controller = new AbortController();
+  if (signal.aborted) controller.abort();
+  else signal.addEventListener('abort', () => controller.abort(), { once: true });
+  return controller.signal;
 }
