@@ -102,6 +102,7 @@ export function createWebSocketServer(options: WebSocketOptions): WebSocketServe
           rootValue: { execute, subscribe } satisfies ExecutionRoots,
         };
       },
+      onError: (_ctx, _id, _payload, errors) => errors.map((error) => maskError(error, logger, undefined)),
       onComplete: (ctx, id) => {
         stateOf(ctx.extra).subscriptions.delete(id);
       },

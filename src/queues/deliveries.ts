@@ -13,13 +13,14 @@ export interface DeliveriesOptions {
 /**
  * Pushes work-queue deliveries to one subscriber, holding at most `maxInFlight` unacked at a
  * time. A slot frees when the delivery is acked or nacked through this evq instance, or when
- * its lease expires.
+ * its lease expires. An error that ends the stream (the queue was deleted, storage failed) is
+ * yielded as the last item, so the transport can send it with its code.
  */
-export function streamDeliveries(service: QueueService, options: DeliveriesOptions): AsyncGenerator<DeliveryView> {
+export function streamDeliveries(service: QueueService, options: DeliveriesOptions): AsyncGenerator<DeliveryView | Error> {
   return abortable((signal) => deliveryLoop(service, options, signal), options.signal);
 }
 
-async function* deliveryLoop(service: QueueService, options: DeliveriesOptions, signal: AbortSignal): AsyncGenerator<DeliveryView> {
+async function* deliveryLoop(service: QueueService, options: DeliveriesOptions, signal: AbortSignal): AsyncGenerator<DeliveryView | Error> {
   const { queue, group, maxInFlight, visibilitySeconds } = options;
   /** Receipts held by this subscriber, with the time their lease ends (ms since epoch). */
   const inFlight = new Map<string, number>();
@@ -68,6 +69,8 @@ async function* deliveryLoop(service: QueueService, options: DeliveriesOptions, 
         yield delivery;
       }
     }
+  } catch (error) {
+    yield error as Error;
   } finally {
     service.leaseEvents.off('settled', onSettled);
     service.leaseEvents.off('extended', onExtended);

@@ -171,4 +171,17 @@ describe('stream API', () => {
     const payloads = [...text.matchAll(/^data: (.+)$/gm)].map((match) => JSON.parse(match[1]!));
     expect(payloads.slice(0, 2).map((payload) => payload.data.messages.id)).toEqual(['sse-0', 'sse-1']);
   });
+
+  it('subscription ends with QUEUE_NOT_FOUND when the queue is deleted', async () => {
+    const queue = await evq.createQueue();
+    const client = evq.wsClient();
+    const iterator = client.iterate({ query: messagesSubscription, variables: { queue } });
+    const next = iterator.next();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await evq.gql('mutation ($name: String!) { deleteQueue(name: $name) }', { name: queue });
+
+    const { value } = await next;
+    expect(value!.errors![0]!.extensions!.code).toBe('QUEUE_NOT_FOUND');
+    expect((await iterator.next()).done).toBe(true);
+  });
 });

@@ -145,4 +145,18 @@ describe('work queue API', () => {
     expect(seen).toEqual(ids);
     expect(maxUnacked).toBe(3);
   });
+
+  it('deliveries end with QUEUE_NOT_FOUND when the queue is deleted', async () => {
+    const queue = await evq.createQueue();
+    const client = evq.wsClient();
+    const iterator = client.iterate({ query: deliveriesSubscription, variables: { queue, maxInFlight: 1 } });
+    const next = iterator.next();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const deleted = await evq.gql('mutation ($name: String!) { deleteQueue(name: $name) }', { name: queue });
+    expect(deleted.data).toEqual({ deleteQueue: true });
+
+    const { value } = await next;
+    expect(value!.errors![0]!.extensions!.code).toBe('QUEUE_NOT_FOUND');
+    expect((await iterator.next()).done).toBe(true);
+  });
 });

@@ -1,3 +1,4 @@
+import { validateKey } from '../../queues/validation.ts';
 import { builder } from '../builder.ts';
 import type { StreamEvent } from '../../queues/stream-hub.ts';
 import { MessageType, PollResultType } from './message.ts';
@@ -46,7 +47,7 @@ builder.subscriptionFields((t) => ({
       key: t.arg.string({ description: 'Only messages with this key.' }),
     },
     subscribe: async (_root, args, ctx) => {
-      const key = args.key ?? null;
+      const key = validateKey(args.key);
       await ctx.service.requireQueue(args.queue);
       const start = ctx.service.parseStart(args.queue, { after: args.after ?? null, from: args.from ?? null }, 'latest');
       const release = ctx.service.trackConsumer(args.queue, 'messages');

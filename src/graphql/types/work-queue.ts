@@ -129,6 +129,9 @@ builder.subscriptionFields((t) => ({
         ...(ctx.signal ? { signal: ctx.signal } : {}),
       });
     },
-    resolve: (delivery: DeliveryView) => delivery,
+    resolve: (event: DeliveryView | Error) => {
+      if (event instanceof Error) throw event;
+      return event;
+    },
   }),
 }));
