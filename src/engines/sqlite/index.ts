@@ -1,0 +1,1 @@
+export { SqliteEngine, type SqliteEngineOptions } from './sqlite-engine.ts';
