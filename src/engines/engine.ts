@@ -108,7 +108,10 @@ export type ReadStart = Position | 'earliest' | 'latest';
 export interface ReadOptions {
   /** Max messages returned, at least 1. */
   limit: number;
-  /** Only messages with this key. The returned position still moves past skipped messages. */
+  /**
+   * Only messages with this key; null or omitted reads every message. The returned position still
+   * moves past skipped messages.
+   */
   key?: string | null;
   /**
    * When nothing is there, wait up to this many milliseconds for new messages, without busy
@@ -127,7 +130,10 @@ export interface ReadEntry {
 
 export interface ReadResult {
   entries: ReadEntry[];
-  /** The position to pass next time; equals the last entry's `after`, or the start when empty. */
+  /**
+   * The position to pass next time; equals the last entry's `after`, or the start when empty.
+   * With a `key` filter it may lie further on, past messages that the read skipped.
+   */
   next: Position;
 }
 
@@ -157,7 +163,10 @@ export interface DeadLetter {
   message: StoredMessage;
   group: string;
   attempts: number;
-  /** The error the last nack gave, or a note that the visibility timeout expired. */
+  /**
+   * The error the last nack gave (null when it gave none), or exactly "visibility timeout expired"
+   * when the last lease ran out.
+   */
   lastError: string | null;
   deadLetteredAt: Date;
   /** Position in the dead-letter list, for paging with `after`. */
@@ -197,7 +206,8 @@ export interface Engine {
 
   /**
    * Appends messages durably, in order, and resolves with one result per message. A message whose
-   * id was appended within `dedupWindowMs` gets the first result with `duplicate: true`.
+   * id was appended within `dedupWindowMs` gets the first result with `duplicate: true`; that
+   * includes a repeat inside the same call. A window of 0 turns dedup off.
    * Throws QUEUE_NOT_FOUND, or ENGINE_UNAVAILABLE when storage fails (then nothing is reported
    * stored).
    */
@@ -223,7 +233,8 @@ export interface Engine {
    * Leases up to `limit` ready messages to a receiver of `group`. A message is ready when its
    * `deliverAt` and any nack delay have passed and it has no live lease. A lease that expires
    * makes the message ready again with the next attempt; a message whose attempt would pass the
-   * queue's `maxAttempts` moves to the dead-letter queue instead.
+   * queue's `maxAttempts` moves to the dead-letter queue instead. A group that has never received
+   * starts at the earliest retained message.
    */
   receive(queue: string, group: string, options: ReceiveOptions): Promise<Lease[]>;
 
@@ -240,7 +251,7 @@ export interface Engine {
   /** Sets the lease to end `seconds` from now. Throws RECEIPT_INVALID like `nack`. */
   extendVisibility(queue: string, receipt: string, seconds: number): Promise<Date>;
 
-  /** Lists dead letters after a sequence number (exclusive), oldest first. */
+  /** Lists dead letters after a sequence number (exclusive, or null for the oldest), oldest first. */
   deadLetters(queue: string, after: number | null, limit: number): Promise<DeadLetter[]>;
 
   /**
