@@ -27,8 +27,10 @@ export function decodeReceipt(receipt: unknown): ReceiptFields | null {
   if (typeof receipt !== 'string' || receipt.length === 0 || receipt.length > 128) {
     return null;
   }
-  const match = receiptPattern.exec(Buffer.from(receipt, 'base64url').toString('utf8'));
-  if (match === null) {
+  const text = Buffer.from(receipt, 'base64url').toString('utf8');
+  const match = receiptPattern.exec(text);
+  // The decoder skips characters it cannot use, so only the exact encoding of the text counts.
+  if (match === null || Buffer.from(text, 'utf8').toString('base64url') !== receipt) {
     return null;
   }
   const [groupId, partition, offset, leaseToken] = match.slice(1).map(Number) as [number, number, number, number];

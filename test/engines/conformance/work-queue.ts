@@ -173,7 +173,15 @@ export function describeWorkQueue(suite: ConformanceSuite): void {
       const queue = await createTestQueue(engine);
       await engine.append(queue, [newMessage()], dedupWindowMs);
       const [lease] = await engine.receive(queue, 'g', { limit: 1, visibilitySeconds: 30 });
-      const malformed = ['', 'not-a-receipt', '%%%', `${lease!.receipt}x`, lease!.receipt.slice(0, -2)];
+      const malformed = [
+        '',
+        'not-a-receipt',
+        '%%%',
+        `${lease!.receipt}x`,
+        `${lease!.receipt}=`,
+        `${lease!.receipt} `,
+        lease!.receipt.slice(0, -2),
+      ];
 
       for (const receipt of malformed) {
         await expect(engine.nack(queue, receipt, 0)).rejects.toMatchObject({ code: 'RECEIPT_INVALID' });
