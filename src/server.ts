@@ -168,8 +168,9 @@ export class EvqServer {
     }
     const restHandler = this.#rest.get(path);
     if (restHandler) {
-      const signal = AbortSignal.any([this.#shutdown.signal, closeSignal(response)]);
-      await serveRest(restHandler, request, response, { ...this.#restOptions, requestId, signal });
+      let signal: AbortSignal | undefined;
+      const requestSignal = () => (signal ??= AbortSignal.any([this.#shutdown.signal, closeSignal(response)]));
+      await serveRest(restHandler, request, response, { ...this.#restOptions, requestId, signal: requestSignal });
       return;
     }
     switch (path) {

@@ -9,7 +9,11 @@ export interface Context {
   hub: StreamHub;
   principal: Principal;
   requestId: string;
-  logger: Logger;
-  /** Aborts when the HTTP request or the operation ends, so long-polls stop with it. */
-  signal?: AbortSignal;
+  /** Returns the request's child logger, created on first use. */
+  logger(): Logger;
+  /**
+   * Returns a signal that aborts when the HTTP request or the socket ends or the server shuts
+   * down, so long-polls stop with it. Created on first use, because most operations need none.
+   */
+  signal(): AbortSignal;
 }

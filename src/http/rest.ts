@@ -16,7 +16,8 @@ export interface RestOptions {
   maxBodyBytes: number;
 }
 
-type Handler = (body: Record<string, unknown>, principal: Principal, signal: AbortSignal) => Promise<unknown>;
+/** A route handler; `signal()` creates, on first call, a signal that aborts when the client leaves. */
+type Handler = (body: Record<string, unknown>, principal: Principal, signal: () => AbortSignal) => Promise<unknown>;
 
 /** Creates the REST routes for curl and services that do not speak GraphQL, with the same auth, limits and codes. */
 export function createRestRoutes(options: RestOptions): Map<string, Handler> {
@@ -37,7 +38,7 @@ export function createRestRoutes(options: RestOptions): Map<string, Handler> {
           limit: optional(body.limit, 1) as number,
           waitSeconds: optional(body.waitSeconds, 0) as number,
           visibilitySeconds: (body.visibilitySeconds ?? null) as number | null,
-          signal,
+          signal: signal(),
         });
         return {
           deliveries: deliveries.map((delivery) => ({
@@ -83,7 +84,7 @@ export async function serveRest(
   handler: Handler,
   request: IncomingMessage,
   response: ServerResponse,
-  options: RestOptions & { requestId: string; signal: AbortSignal },
+  options: RestOptions & { requestId: string; signal: () => AbortSignal },
 ): Promise<void> {
   if (request.method !== 'POST') {
     response.setHeader('allow', 'POST');

@@ -21,8 +21,33 @@ export interface PartitionState {
   earliest: number;
 }
 
+/**
+ * Committed queue rows by name, so the publish path does not query the `queues` table each time.
+ * Rows are cached only outside a transaction, where reads see committed state, and every write to
+ * a queue's row drops its entry first, so a rolled-back write cannot leave a stale row behind.
+ */
+const committedRows = new WeakMap<SqliteContext, Map<string, QueueRow>>();
+
+function rowCache(context: SqliteContext): Map<string, QueueRow> {
+  let cache = committedRows.get(context);
+  if (cache === undefined) {
+    cache = new Map();
+    committedRows.set(context, cache);
+  }
+  return cache;
+}
+
 export function findQueue(context: SqliteContext, name: string): QueueRow | undefined {
-  return context.get<QueueRow>('SELECT * FROM queues WHERE name = ?', name);
+  const cache = rowCache(context);
+  const cached = cache.get(name);
+  if (cached !== undefined) {
+    return cached;
+  }
+  const row = context.get<QueueRow>('SELECT * FROM queues WHERE name = ?', name);
+  if (row !== undefined && !context.db.isTransaction) {
+    cache.set(name, row);
+  }
+  return row;
 }
 
 /** Returns the queue's row or throws QUEUE_NOT_FOUND. */
@@ -60,6 +85,7 @@ export function insertQueue(context: SqliteContext, name: string, settings: Queu
     throw errors.invalidInput('name', name, 'a non-empty string');
   }
   const merged = mergeQueueSettings(defaultQueueSettings, settings);
+  rowCache(context).delete(name);
   if (findQueue(context, name) !== undefined) {
     throw errors.queueExists(name);
   }
@@ -86,6 +112,7 @@ export function insertQueue(context: SqliteContext, name: string, settings: Queu
 
 /** Changes every setting but `partitions`, which may only repeat its value. */
 export function updateQueueRow(context: SqliteContext, name: string, settings: QueueSettings): QueueRow {
+  rowCache(context).delete(name);
   const row = requireQueue(context, name);
   const current = toQueueConfig(row);
   const merged = mergeQueueSettings(current, settings);
@@ -110,6 +137,7 @@ export function updateQueueRow(context: SqliteContext, name: string, settings: Q
 
 /** Deletes a queue with everything stored for it. Returns its row, or undefined when it did not exist. */
 export function deleteQueueRows(context: SqliteContext, name: string): QueueRow | undefined {
+  rowCache(context).delete(name);
   const row = findQueue(context, name);
   if (row === undefined) {
     return undefined;

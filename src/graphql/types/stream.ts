@@ -29,7 +29,7 @@ builder.queryFields((t) => ({
         limit: args.limit,
         waitSeconds: args.waitSeconds,
         key: args.key ?? null,
-        ...(ctx.signal ? { signal: ctx.signal } : {}),
+        signal: ctx.signal(),
       }),
   }),
 }));
@@ -52,7 +52,7 @@ builder.subscriptionFields((t) => ({
       const start = ctx.service.parseStart(args.queue, { after: args.after ?? null, from: args.from ?? null }, 'latest');
       const release = ctx.service.trackConsumer(args.queue, 'messages');
       try {
-        return await ctx.hub.subscribe(args.queue, start, { key, signal: ctx.signal, onEnd: release });
+        return await ctx.hub.subscribe(args.queue, start, { key, signal: ctx.signal(), onEnd: release });
       } catch (error) {
         release();
         throw error;

@@ -68,7 +68,7 @@ builder.mutationFields((t) => ({
         limit: args.limit,
         waitSeconds: args.waitSeconds,
         visibilitySeconds: args.visibilitySeconds ?? null,
-        ...(ctx.signal ? { signal: ctx.signal } : {}),
+        signal: ctx.signal(),
       }),
   }),
   ack: t.field({
@@ -126,7 +126,7 @@ builder.subscriptionFields((t) => ({
         group: args.group,
         maxInFlight,
         visibilitySeconds,
-        ...(ctx.signal ? { signal: ctx.signal } : {}),
+        signal: ctx.signal(),
       });
     },
     resolve: (event: DeliveryView | Error) => {
