@@ -1,7 +1,9 @@
 // Publish throughput over HTTP, with the baselines measured in the same run.
 // Usage: node bench/http-publish.ts [--seconds 10] [--connections 50]
 // Each server runs in its own child process; autocannon runs in this one, and its CPU time is
-// reported because it shares the machine's cores with the server.
+// reported because it shares the machine's cores with the server. Servers run with
+// NODE_ENV=production unless NODE_ENV is set, as a deployment would: graphql-js runs its slower
+// development checks otherwise.
 import { type ChildProcess, fork } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
@@ -12,6 +14,7 @@ const { values } = parseArgs({
 const seconds = Number(values.seconds);
 const connections = Number(values.connections);
 const token = 'bench-admin-token-0123456789abcdef';
+const nodeEnv = process.env.NODE_ENV ?? 'production';
 
 interface Scenario {
   name: string;
@@ -78,7 +81,7 @@ const scenarios: Scenario[] = [
 ];
 
 async function startServer(script: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = fork(script, { env: { ...process.env, EVQ_ADMIN_TOKEN: token }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(script, { env: { ...process.env, NODE_ENV: nodeEnv, EVQ_ADMIN_TOKEN: token }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const port = await new Promise<number>((resolve, reject) => {
     child.once('message', (message) => resolve((message as { port: number }).port));
     child.once('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
@@ -120,5 +123,5 @@ for (const scenario of scenarios) {
   }
 }
 
-console.log(`Node ${process.version}, ${connections} connections, ${seconds} s per scenario`);
+console.log(`Node ${process.version}, NODE_ENV=${nodeEnv}, ${connections} connections, ${seconds} s per scenario`);
 console.table(rows);

@@ -74,6 +74,11 @@ export interface NewMessage {
   producer: string | null;
   /** Earliest time a work-queue receiver gets it; null means at once. */
   deliverAt: Date | null;
+  /**
+   * False when the service generated the id (a random UUID that cannot repeat), so the engine may
+   * leave the message out of its dedup index. Absent or true: deduplicate by id.
+   */
+  deduplicate?: boolean;
 }
 
 /** A message as stored. */

@@ -121,17 +121,7 @@ export async function readJsonBody(request: IncomingMessage, maxBytes: number): 
     request.resume();
     throw errors.payloadTooLarge(declared, maxBytes);
   }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of request) {
-    size += (chunk as Buffer).length;
-    if (size > maxBytes) {
-      request.resume();
-      throw errors.payloadTooLarge(size, maxBytes);
-    }
-    chunks.push(chunk as Buffer);
-  }
-  const text = Buffer.concat(chunks).toString('utf8');
+  const text = await readText(request, maxBytes);
   let body: unknown;
   try {
     body = JSON.parse(text);
@@ -145,6 +135,29 @@ export async function readJsonBody(request: IncomingMessage, maxBytes: number): 
     throw errors.invalidInput('body', body, 'a JSON object');
   }
   return body as Record<string, unknown>;
+}
+
+/**
+ * Reads the body as UTF-8 with stream events, which costs less per request than an async
+ * iterator. Rejects with PAYLOAD_TOO_LARGE once more than `maxBytes` arrived.
+ */
+function readText(request: IncomingMessage, maxBytes: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    request.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > maxBytes) {
+        request.removeAllListeners('data');
+        request.resume();
+        reject(errors.payloadTooLarge(size, maxBytes));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    request.once('end', () => resolve(chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8')));
+    request.once('error', reject);
+  });
 }
 
 export function sendJson(response: ServerResponse, status: number, body: unknown): void {

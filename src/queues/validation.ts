@@ -111,6 +111,7 @@ export function validatePublishInput(
 
   return {
     id: validateMessageId(input.id, where),
+    deduplicate: input.id != null,
     key: validateKey(input.key, where),
     headers: validateHeaders(input.headers, where),
     data,

@@ -29,7 +29,8 @@ export function appendMessages(
   const results: AppendResult[] = [];
 
   for (const message of messages) {
-    if (windowMs > 0) {
+    const deduplicate = windowMs > 0 && message.deduplicate !== false;
+    if (deduplicate) {
       const first = firstInBatch.get(message.id) ?? dedup.find(context, queue.queue_id, message.id, now - windowMs);
       if (first !== undefined) {
         results.push({ id: message.id, partition: first.partition, offset: first.offset, duplicate: true });
@@ -55,7 +56,7 @@ export function appendMessages(
     );
 
     const result: AppendResult = { id: message.id, partition, offset, duplicate: false };
-    if (windowMs > 0) {
+    if (deduplicate) {
       dedup.record(context, queue.queue_id, message.id, result, now, windowMs);
       firstInBatch.set(message.id, result);
     }
