@@ -61,10 +61,13 @@ export function createWebSocketServer(options: WebSocketOptions): WebSocketServe
       subscribe: (args) => (args.rootValue as ExecutionRoots).subscribe(args) as never,
       onConnect: (ctx) => {
         try {
-          stateOf(ctx.extra).principal = authenticator.authenticate(ctx.connectionParams?.authorization);
+          stateOf(ctx.extra).principal = authenticator.authenticate(authorizationParam(ctx.connectionParams));
           return true;
         } catch (error) {
-          logger.info({ remote: ctx.extra.request.socket.remoteAddress, reason: (error as Error).message }, 'websocket rejected');
+          const reason = (error as Error).message;
+          logger.info({ remote: ctx.extra.request.socket.remoteAddress, reason }, 'websocket rejected');
+          // graphql-ws would close with the bare reason "Forbidden"; closing first tells the client why.
+          ctx.extra.socket.close(CloseCode.Forbidden, truncateReason(`Forbidden: ${reason}`));
           return false;
         }
       },
@@ -119,3 +122,17 @@ export function createWebSocketServer(options: WebSocketOptions): WebSocketServe
 }
 
 export { CloseCode };
+
+/** Returns `connectionParams.authorization`, matching the name in any letter case as HTTP does. */
+function authorizationParam(params: Record<string, unknown> | undefined): unknown {
+  if (!params) return undefined;
+  const name = Object.keys(params).find((candidate) => candidate.toLowerCase() === 'authorization');
+  return name === undefined ? undefined : params[name];
+}
+
+/** Cuts a close reason to the 123 bytes that a WebSocket close frame allows. */
+function truncateReason(reason: string): string {
+  let text = reason;
+  while (Buffer.byteLength(text) > 123) text = text.slice(0, -1);
+  return text;
+}

@@ -3,6 +3,7 @@ import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
+import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { type YogaServerInstance, createYoga } from 'graphql-yoga';
 import type { Authenticator } from '../auth/admin-token.ts';
 import type { Principal } from '../auth/principal.ts';
@@ -47,6 +48,8 @@ export function createGraphQLServer(options: YogaOptions): EvqYoga {
     schema: buildSchema(),
     graphqlEndpoint: '/graphql',
     graphiql: { title: 'evq', subscriptionsProtocol: 'WS' },
+    // The bundled GraphiQL page works offline; Yoga's default loads its assets from a CDN.
+    renderGraphiQL,
     landingPage: false,
     maskedErrors: false,
     logging: false,

@@ -1,4 +1,6 @@
+import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { adminToken, startEvq, type TestEvq } from '../helpers/evq.ts';
 
 let evq: TestEvq;
@@ -152,9 +154,24 @@ describe('bad input over REST', () => {
 describe('bad input over graphql-ws', () => {
   it('missing token closes the socket with 4403', async () => {
     const client = evq.wsClient(null);
-    const closed = new Promise<number>((resolve) => client.on('closed', (event) => resolve((event as { code: number }).code)));
+    const closed = new Promise<{ code: number; reason: string }>((resolve) => client.on('closed', (event) => resolve(event as { code: number; reason: string })));
     const iterator = client.iterate({ query: 'subscription ($queue: String!) { messages(queue: $queue) { id } }', variables: { queue } });
     await iterator.next().catch(() => undefined);
-    expect(await closed).toBe(4403);
+    const event = await closed;
+    expect(event.code).toBe(4403);
+    expect(event.reason).toBe('Forbidden: Authentication failed: missing bearer token; send Authorization: Bearer <token>.');
+  });
+
+  it('authorization param matches in any letter case', async () => {
+    const client = createClient({
+      url: `${evq.url.replace('http', 'ws')}/graphql`,
+      webSocketImpl: WebSocket,
+      connectionParams: { Authorization: `Bearer ${adminToken}` },
+      retryAttempts: 0,
+    });
+    const result = await client.iterate({ query: '{ queues { name } }' }).next();
+    await client.dispose();
+    expect(result.value.errors).toBeUndefined();
+    expect(result.value.data.queues.map((entry: { name: string }) => entry.name)).toContain(queue);
   });
 });

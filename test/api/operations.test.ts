@@ -39,8 +39,10 @@ describe('operations endpoints', () => {
 
   it('graphiql is served at /graphql', async () => {
     const response = await fetch(`${evq.url}/graphql`, { headers: { accept: 'text/html' } });
+    const html = await response.text();
     expect(response.status).toBe(200);
-    expect(await response.text()).toContain('<title>evq</title>');
+    expect(html).toContain('<title>evq</title>');
+    expect(html).not.toMatch(/https?:\/\/(unpkg\.com|cdn\.)/);
   });
 
   it('poll responses are not cached', async () => {

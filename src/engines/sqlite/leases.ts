@@ -21,7 +21,7 @@ export function requireLiveLease(context: SqliteContext, queue: QueueRow, receip
   }
   const delivery = findDelivery(context, fields.groupId, fields.partition, fields.offset);
   if (delivery === undefined || delivery.leased !== 1 || delivery.lease_token !== fields.leaseToken) {
-    throw errors.receiptInvalid(receipt, 'its lease has ended; receive the message again');
+    throw errors.receiptInvalid(receipt, 'its lease has ended: the message was acked or nacked, or its visibility timeout expired');
   }
   if (delivery.available_at <= now) {
     throw errors.receiptInvalid(receipt, 'its lease has expired; receive the message again');
