@@ -35,6 +35,8 @@ export interface Config {
   engine: 'sqlite' | 'kafka';
   dataDir: string;
   kafkaBrokers: string[];
+  /** Prefix of every Kafka topic and consumer group that the Kafka engine creates. */
+  kafkaTopicPrefix: string;
   /** Bootstrap admin token; generated and stored in `dataDir` in dev mode when absent. */
   adminToken: string | null;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -55,6 +57,11 @@ const envSchema = z.object({
   EVQ_ENGINE: z.enum(['sqlite', 'kafka']).default('sqlite'),
   EVQ_DATA_DIR: z.string().min(1).default('./data'),
   EVQ_KAFKA_BROKERS: z.string().optional(),
+  EVQ_KAFKA_TOPIC_PREFIX: z
+    .string()
+    .max(100, 'must be at most 100 characters')
+    .regex(/^[A-Za-z0-9._-]+$/, "must be 1 or more of the Kafka topic characters A-Z, a-z, 0-9, '.', '_' and '-'")
+    .default('evq.'),
   EVQ_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   EVQ_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   EVQ_SQLITE_SYNC: z.enum(['normal', 'full']).default('normal'),
@@ -108,6 +115,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     engine: vars.EVQ_ENGINE,
     dataDir: vars.EVQ_DATA_DIR,
     kafkaBrokers,
+    kafkaTopicPrefix: vars.EVQ_KAFKA_TOPIC_PREFIX,
     adminToken: vars.EVQ_ADMIN_TOKEN ?? null,
     logLevel: vars.EVQ_LOG_LEVEL,
     sqliteSync: vars.EVQ_SQLITE_SYNC,
