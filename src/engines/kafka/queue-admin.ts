@@ -10,8 +10,10 @@ import type { TopicNames } from './topic-names.ts';
 
 const queueNamePattern = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
-/** Kafka limits topic names to 249 characters; the longest evq prefix adds `__journal.`. */
+/** Max queue name length; the queue service enforces the same limit for every engine. */
 const maxQueueNameLength = 200;
+/** Kafka rejects topic names longer than this. */
+const maxTopicNameLength = 249;
 
 /** Returns the public configuration, without the fields that only the engine uses. */
 export function toQueueConfig(stored: StoredQueueConfig): QueueConfig {
@@ -29,6 +31,8 @@ export class QueueAdmin {
   readonly #reader: LogReader;
   readonly #names: TopicNames;
   readonly #logger: Logger;
+  /** 200, or less when a long topic prefix would push the journal topic's name past 249 characters. */
+  readonly #maxNameLength: number;
 
   constructor(admin: Admin, store: ConfigStore, reader: LogReader, names: TopicNames, logger: Logger) {
     this.#admin = admin;
@@ -36,6 +40,8 @@ export class QueueAdmin {
     this.#reader = reader;
     this.#names = names;
     this.#logger = logger;
+    // The journal topic's name is the longest of the three topics of a queue.
+    this.#maxNameLength = Math.min(maxQueueNameLength, maxTopicNameLength - names.journal('').length);
   }
 
   /**
@@ -44,7 +50,7 @@ export class QueueAdmin {
    * TOPIC_ALREADY_EXISTS, which becomes QUEUE_EXISTS.
    */
   async create(name: string, settings: QueueSettings): Promise<QueueConfig> {
-    checkQueueName(name);
+    checkQueueName(name, this.#maxNameLength);
     const merged = mergeQueueSettings(defaultQueueSettings, settings);
     if (this.#store.get(name) !== null) {
       throw errors.queueExists(name);
@@ -173,12 +179,12 @@ export class QueueAdmin {
   }
 }
 
-function checkQueueName(name: string): void {
-  if (typeof name !== 'string' || !queueNamePattern.test(name) || name.length > maxQueueNameLength) {
+function checkQueueName(name: string, maxLength: number): void {
+  if (typeof name !== 'string' || !queueNamePattern.test(name) || name.length > maxLength) {
     throw errors.invalidInput(
       'name',
       name,
-      `a name of 1 to ${maxQueueNameLength} letters, digits, '.', '_' or '-' that starts with a letter or digit`,
+      `a name of 1 to ${maxLength} letters, digits, '.', '_' or '-' that starts with a letter or digit`,
     );
   }
 }
