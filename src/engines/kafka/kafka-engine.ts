@@ -28,6 +28,7 @@ import { LogReader } from './log-reader.ts';
 import { ProduceBatcher, type StringProducer } from './produce-batcher.ts';
 import { Publisher } from './publisher.ts';
 import { QueueAdmin, toQueueConfig } from './queue-admin.ts';
+import { ReadinessProbe } from './readiness.ts';
 import { checkReadOptions, checkReceiveOptions } from './request-checks.ts';
 import { groupStats } from './stats.ts';
 import { StreamReader, type StreamTarget } from './stream-reader.ts';
@@ -46,7 +47,7 @@ export interface KafkaEngineOptions {
   instanceId?: string;
 }
 
-/** How long `isReady` waits for the cluster, in ms. */
+/** How long the readiness check waits for a metadata response, in ms. */
 const readinessTimeoutMs = 2000;
 /** Messages per batch that `tail` yields at most. */
 const tailBatchSize = 500;
@@ -72,6 +73,7 @@ export class KafkaEngine implements Engine {
   readonly #publisher: Publisher;
   readonly #stream: StreamReader;
   readonly #workQueue: WorkQueue;
+  readonly #readiness: ReadinessProbe;
   /** Aborts every wait when the engine closes. */
   readonly #shutdown = new AbortController();
   /** Appends in progress; close waits for them. */
@@ -115,6 +117,14 @@ export class KafkaEngine implements Engine {
       logger: this.#logger,
     });
     this.#store.onChange((name, config) => this.#workQueue.onConfigChange(name, config));
+
+    // forceUpdate sends a request on every check. Without it the client returns its cached
+    // metadata, which stays valid for 5 s (metadataMaxAge in @platformatic/kafka 2.12).
+    const topics = [this.#names.config()];
+    this.#readiness = new ReadinessProbe(
+      () => withTimeout('metadata', readinessTimeoutMs, this.#admin.metadata({ topics, forceUpdate: true })),
+      this.#logger,
+    );
   }
 
   async start(): Promise<void> {
@@ -136,17 +146,12 @@ export class KafkaEngine implements Engine {
     return this.#closing;
   }
 
+  /** True while a metadata request to the cluster succeeds within 2 s; the result is reused for 1 s. */
   async isReady(): Promise<boolean> {
     if (!this.#started || this.#closing !== null) {
       return false;
     }
-    try {
-      await withTimeout('metadata', readinessTimeoutMs, this.#admin.metadata({ topics: [this.#names.config()] }));
-      return true;
-    } catch (error) {
-      this.#logger.warn({ err: error }, 'readiness check failed');
-      return false;
-    }
+    return this.#readiness.isReady();
   }
 
   createQueue(name: string, settings: QueueSettings): Promise<QueueConfig> {
