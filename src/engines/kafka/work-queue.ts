@@ -49,6 +49,9 @@ export class WorkQueue {
   }
 
   async receive(config: StoredQueueConfig, group: string, options: ReceiveOptions, shutdown: AbortSignal): Promise<Lease[]> {
+    // NOTE: the first receive of a group at this instance joins its Kafka consumer group. While a
+    // crashed member is still registered, the join waits up to its session timeout (10 s), and
+    // `waitMs` does not bound that wait.
     const member = await this.#member(config, group);
     await member.ready();
     const visibilityMs = Math.round(options.visibilitySeconds * 1000);
