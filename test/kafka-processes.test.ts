@@ -1,0 +1,230 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Admin } from '@platformatic/kafka';
+import type { FormattedExecutionResult } from 'graphql';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { type EvqProcess, pollUntil, startEvqProcess } from './helpers/evq-process.ts';
+
+const brokers = (process.env.EVQ_KAFKA_BROKERS ?? '')
+  .split(',')
+  .map((broker) => broker.trim())
+  .filter((broker) => broker.length > 0);
+
+/** One prefix for this file, so its topics and consumer groups never meet those of another run. */
+const topicPrefix = `evqtest-${randomUUID()}.`;
+const kafkaEnv = { EVQ_ENGINE: 'kafka', EVQ_KAFKA_BROKERS: brokers.join(','), EVQ_KAFKA_TOPIC_PREFIX: topicPrefix };
+
+const createQueueMutation = `mutation ($input: CreateQueueInput!) {
+  createQueue(input: $input) { name partitions retentionSeconds visibilityTimeoutSeconds maxAttempts requireSignature createdAt }
+}`;
+const queueQuery = `query ($name: String!) {
+  queue(name: $name) { name partitions retentionSeconds visibilityTimeoutSeconds maxAttempts requireSignature createdAt }
+}`;
+const deadLettersQuery = `query ($queue: String!) {
+  deadLetters(queue: $queue, limit: 100) { attempts group lastError message { id } }
+}`;
+const messagesSubscription = `subscription ($queue: String!) {
+  messages(queue: $queue, from: EARLIEST) { id data }
+}`;
+
+interface Delivery {
+  receipt: string;
+  attempt: number;
+  message: { id: string };
+}
+
+type MessageEvent = { messages: { id: string; data: unknown } };
+
+/** Creates a queue named `test-<uuid>` at `evq` and returns its name. */
+async function createQueue(evq: EvqProcess, settings: Record<string, unknown> = {}): Promise<string> {
+  const name = `test-${randomUUID()}`;
+  const result = await evq.gql(createQueueMutation, { input: { name, ...settings } });
+  expect(result.errors).toBeUndefined();
+  return name;
+}
+
+/** Waits until `evq` serves a queue that another instance created. */
+async function waitForQueue(evq: EvqProcess, queue: string): Promise<void> {
+  await pollUntil(`queue ${queue} showing at ${evq.url}`, 5000, async () => {
+    const result = await evq.gql(queueQuery, { name: queue });
+    return result.data?.queue ?? undefined;
+  });
+}
+
+async function publish(evq: EvqProcess, queue: string, id: string): Promise<void> {
+  const result = await evq.rest('/queue/publish', { queue, id, data: { id } });
+  expect(result.status, JSON.stringify(result.body)).toBe(200);
+}
+
+async function receive(evq: EvqProcess, queue: string, options: Record<string, unknown>): Promise<Delivery[]> {
+  const result = await evq.rest('/queue/receive', { queue, group: 'workers', ...options });
+  expect(result.status, JSON.stringify(result.body)).toBe(200);
+  return result.body.deliveries as Delivery[];
+}
+
+/** Returns the next message of a `messages` subscription; throws on an error, an end or a timeout. */
+async function nextWithin(
+  iterator: AsyncIterator<FormattedExecutionResult<MessageEvent, unknown>>,
+  timeoutMs: number,
+): Promise<MessageEvent['messages']> {
+  const result = await Promise.race([iterator.next(), sleep(timeoutMs, null, { ref: false })]);
+  if (result === null) throw new Error(`no subscription event within ${timeoutMs} ms`);
+  if (result.done) throw new Error('the subscription ended');
+  if (result.value.errors) throw new Error(`subscription error: ${JSON.stringify(result.value.errors)}`);
+  return result.value.data!.messages;
+}
+
+/** Deletes every topic and consumer group whose name starts with this file's prefix. */
+async function deleteKafkaResources(): Promise<void> {
+  const admin = new Admin({ clientId: 'evq-test-cleanup', bootstrapBrokers: brokers });
+  try {
+    const topics = (await admin.listTopics()).filter((topic) => topic.startsWith(topicPrefix));
+    if (topics.length > 0) {
+      await admin.deleteTopics({ topics });
+    }
+    const groups = [...(await admin.listGroups()).keys()].filter((group) => group.startsWith(topicPrefix));
+    for (const group of groups) {
+      // A group whose killed member has not timed out yet is not empty; Kafka expires it later.
+      await admin.deleteGroups({ groups: [group] }).catch(() => undefined);
+    }
+  } finally {
+    await admin.close();
+  }
+}
+
+if (brokers.length === 0) {
+  describe('kafka engine across evq processes', () => {
+    it.skip('needs EVQ_KAFKA_BROKERS (start a broker with `bash scripts/kafka.sh start`)', () => {});
+  });
+} else {
+  describe('kafka engine across evq processes', () => {
+    let first: EvqProcess;
+    let second: EvqProcess;
+    const started: EvqProcess[] = [];
+
+    /** Starts one more evq process on the same brokers and prefix; afterAll stops it. */
+    async function startInstance(): Promise<EvqProcess> {
+      const evq = await startEvqProcess(kafkaEnv);
+      started.push(evq);
+      return evq;
+    }
+
+    beforeAll(async () => {
+      [first, second] = await Promise.all([startInstance(), startInstance()]);
+    });
+
+    afterAll(async () => {
+      await Promise.allSettled(started.map((evq) => evq.stop()));
+      await deleteKafkaResources();
+    });
+
+    it('queue created at one shows at the other', async () => {
+      const created = await first.gql(createQueueMutation, {
+        input: { name: `test-${randomUUID()}`, partitions: 3, visibilityTimeoutSeconds: 7, maxAttempts: 4 },
+      });
+      expect(created.errors).toBeUndefined();
+      const queue = created.data!.createQueue;
+
+      const { value: seen } = await pollUntil('the queue showing at the second instance', 5000, async () => {
+        const result = await second.gql(queueQuery, { name: queue.name });
+        return result.data?.queue ?? undefined;
+      });
+
+      expect(seen).toEqual(queue);
+      expect(seen).toMatchObject({ partitions: 3, visibilityTimeoutSeconds: 7, maxAttempts: 4 });
+    });
+
+    it('ack at one completes a delivery of the other', async () => {
+      const queue = await createQueue(first);
+      await waitForQueue(second, queue);
+
+      await publish(first, queue, 'handed-over');
+      const [delivery] = await receive(second, queue, { waitSeconds: 10, visibilitySeconds: 2 });
+      const acked = await first.rest('/queue/ack', { queue, receipts: [delivery!.receipt] });
+
+      expect(delivery).toMatchObject({ attempt: 1, message: { id: 'handed-over' } });
+      expect(acked.status).toBe(200);
+      expect(acked.body.results).toEqual([{ receipt: delivery!.receipt, acked: true }]);
+      expect(await receive(second, queue, { waitSeconds: 4 })).toEqual([]);
+    });
+
+    it('leases of a killed instance return at the other', { timeout: 90_000 }, async () => {
+      const victim = await startInstance();
+      const queue = await createQueue(first, { visibilityTimeoutSeconds: 3 });
+      await waitForQueue(victim, queue);
+      const ids = ['lease-1', 'lease-2', 'lease-3'];
+      for (const id of ids) {
+        await publish(first, queue, id);
+      }
+
+      const victimLeases = await receive(victim, queue, { limit: 10, waitSeconds: 10 });
+      expect(victimLeases.map((delivery) => delivery.message.id)).toEqual(ids);
+      expect(victimLeases.map((delivery) => delivery.attempt)).toEqual([1, 1, 1]);
+
+      await victim.kill('SIGKILL');
+      const killedAt = performance.now();
+      const redelivered: Delivery[] = [];
+      while (redelivered.length < ids.length && performance.now() - killedAt < 60_000) {
+        redelivered.push(...(await receive(second, queue, { limit: 10, waitSeconds: 20, visibilitySeconds: 30 })));
+      }
+      const elapsedMs = Math.round(performance.now() - killedAt);
+      console.info(`redelivered the leases of a killed instance ${elapsedMs} ms after SIGKILL`);
+
+      expect(redelivered.map((delivery) => delivery.message.id).sort()).toEqual(ids);
+      expect(redelivered.map((delivery) => delivery.attempt)).toEqual([2, 2, 2]);
+      const acked = await second.rest('/queue/ack', { queue, receipts: redelivered.map((delivery) => delivery.receipt) });
+      expect(acked.body.results.map((result: { acked: boolean }) => result.acked)).toEqual([true, true, true]);
+    });
+
+    it('last attempt across instances dead-letters once', { timeout: 60_000 }, async () => {
+      const leaving = await startInstance();
+      const queue = await createQueue(first, { maxAttempts: 2, visibilityTimeoutSeconds: 2 });
+      await waitForQueue(leaving, queue);
+      await waitForQueue(second, queue);
+      await publish(first, queue, 'doomed');
+
+      const [firstAttempt] = await receive(leaving, queue, { waitSeconds: 10 });
+      const firstNack = await first.rest('/queue/nack', { queue, receipt: firstAttempt!.receipt, error: 'failed at the leaving instance' });
+      await leaving.stop();
+      const [secondAttempt] = await receive(second, queue, { waitSeconds: 20 });
+      const secondNack = await first.rest('/queue/nack', { queue, receipt: secondAttempt!.receipt, error: 'failed at the second instance' });
+
+      expect(firstAttempt).toMatchObject({ attempt: 1, message: { id: 'doomed' } });
+      expect(firstNack).toEqual({ status: 200, body: { nacked: true } });
+      expect(secondAttempt).toMatchObject({ attempt: 2, message: { id: 'doomed' } });
+      expect(secondNack).toEqual({ status: 200, body: { nacked: true } });
+      // This wait outlasts the visibility timeout, so a lease that survived the nack would end and
+      // be dead-lettered a second time before the checks below.
+      expect(await receive(second, queue, { waitSeconds: 3 })).toEqual([]);
+      const expected = [{ attempts: 2, group: 'workers', lastError: 'failed at the second instance', message: { id: 'doomed' } }];
+      for (const evq of [first, second]) {
+        const result = await evq.gql(deadLettersQuery, { queue });
+        expect(result.errors).toBeUndefined();
+        expect(result.data!.deadLetters).toEqual(expected);
+      }
+    });
+
+    it('subscription at one gets publishes at the other', async () => {
+      const queue = await createQueue(second);
+      await waitForQueue(first, queue);
+      await publish(second, queue, 'before-subscribe');
+      const iterator = first.wsClient().iterate<MessageEvent>({ query: messagesSubscription, variables: { queue } });
+      onTestFinished(async () => {
+        await iterator.return?.();
+      });
+
+      // The first message shows that the subscription is live before the next publishes.
+      const earlier = await nextWithin(iterator, 10_000);
+      for (const id of ['live-1', 'live-2']) {
+        await publish(second, queue, id);
+      }
+      const live = [await nextWithin(iterator, 10_000), await nextWithin(iterator, 10_000)];
+
+      expect(earlier).toEqual({ id: 'before-subscribe', data: { id: 'before-subscribe' } });
+      expect(live).toEqual([
+        { id: 'live-1', data: { id: 'live-1' } },
+        { id: 'live-2', data: { id: 'live-2' } },
+      ]);
+    });
+  });
+}
