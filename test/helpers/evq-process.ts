@@ -76,7 +76,7 @@ export async function startEvqProcess(env: Record<string, string>): Promise<EvqP
     exited.then(() => {
       throw new Error(`evq exited (${child.exitCode ?? child.signalCode}) before listening:\n${output()}`);
     }),
-    sleep(startTimeoutMs).then(() => {
+    sleep(startTimeoutMs, undefined, { ref: false }).then(() => {
       throw new Error(`evq did not listen within ${startTimeoutMs} ms:\n${output()}`);
     }),
   ]).catch((error: unknown) => {
