@@ -180,7 +180,12 @@ export function openApiDocument(version: string): Record<string, unknown> {
                         type: 'array',
                         items: {
                           type: 'object',
-                          properties: { receipt: { type: 'string' }, acked: { type: 'boolean' }, error: { type: 'string' } },
+                          properties: {
+                            receipt: { type: 'string' },
+                            acked: { type: 'boolean' },
+                            code: { type: 'string', enum: ['RECEIPT_INVALID'], description: 'Set when acked is false.' },
+                            error: { type: 'string', description: 'Why the receipt was not acked.' },
+                          },
                         },
                       },
                     },

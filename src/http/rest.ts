@@ -52,7 +52,8 @@ export function createRestRoutes(options: RestOptions): Map<string, Handler> {
       '/queue/ack',
       async (body) => {
         const receipts = body.receipts ?? (body.receipt === undefined ? undefined : [body.receipt]);
-        return { results: await service.ack(requireString(body.queue, 'queue'), receipts as string[]) };
+        const outcomes = await service.ack(requireString(body.queue, 'queue'), receipts as string[]);
+        return { results: outcomes.map((outcome) => (outcome.acked ? outcome : { ...outcome, code: 'RECEIPT_INVALID' })) };
       },
     ],
     [

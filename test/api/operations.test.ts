@@ -76,6 +76,9 @@ describe('REST work queue', () => {
 
     const acked = await evq.rest('/queue/ack', { queue, receipts: [received.body.deliveries[0].receipt] });
     expect(acked.body.results).toEqual([{ receipt: received.body.deliveries[0].receipt, acked: true }]);
+
+    const again = await evq.rest('/queue/ack', { queue, receipts: [received.body.deliveries[0].receipt] });
+    expect(again.body.results[0]).toMatchObject({ acked: false, code: 'RECEIPT_INVALID' });
   });
 });
 
