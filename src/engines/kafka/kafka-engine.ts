@@ -29,7 +29,7 @@ import { ProduceBatcher, type StringProducer } from './produce-batcher.ts';
 import { Publisher } from './publisher.ts';
 import { QueueAdmin, toQueueConfig } from './queue-admin.ts';
 import { ReadinessProbe } from './readiness.ts';
-import { checkReadOptions, checkReceiveOptions } from './request-checks.ts';
+import { checkReadOptions, checkReceiveOptions } from '../request-checks.ts';
 import { groupStats } from './stats.ts';
 import { StreamReader, type StreamTarget } from './stream-reader.ts';
 import { TopicNames } from './topic-names.ts';

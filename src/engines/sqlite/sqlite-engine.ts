@@ -27,7 +27,7 @@ import { DedupIndex } from './dedup.ts';
 import { GroupCommit } from './group-commit.ts';
 import { ackReceipts, expireQueueLeases, extendLease, nackReceipt } from './leases.ts';
 import { Notifier } from './notifier.ts';
-import { checkReadOptions, checkReceiveOptions } from './options.ts';
+import { checkReadOptions, checkReceiveOptions } from '../request-checks.ts';
 import {
   deleteQueueRows,
   findQueue,

@@ -1,5 +1,5 @@
-import { errors } from '../../errors.ts';
-import type { ReadOptions, ReceiveOptions } from '../engine.ts';
+import { errors } from '../errors.ts';
+import type { ReadOptions, ReceiveOptions } from './engine.ts';
 
 /** Largest `limit` of one receive, as the port documents it. */
 export const maxReceiveLimit = 100;
