@@ -143,7 +143,11 @@ export class EvqServer {
     const route = this.#routeName(path);
     response.once('close', () => {
       this.#inFlight.delete(response);
-      this.metrics.httpRequests.observe({ route, status: String(response.statusCode) }, (performance.now() - started) / 1000);
+      const seconds = (performance.now() - started) / 1000;
+      this.metrics.httpRequests.observe({ route, status: String(response.statusCode) }, seconds);
+      if (this.#logger.isLevelEnabled('debug')) {
+        this.#logger.debug({ requestId, method: request.method, path, status: response.statusCode, ms: seconds * 1000 }, 'request completed');
+      }
     });
 
     try {
