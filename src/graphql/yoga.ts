@@ -47,7 +47,12 @@ export function createGraphQLServer(options: YogaOptions): EvqYoga {
   return createYoga<TransportContext, Context>({
     schema: buildSchema(),
     graphqlEndpoint: '/graphql',
-    graphiql: { title: 'evq', subscriptionsProtocol: 'WS' },
+    // GraphiQL (render-graphiql 5.24) sends its headers pane as HTTP headers but not as graphql-ws
+    // connectionParams, so evq would close its socket with 4403. Over SSE a subscription carries
+    // the pane's Authorization header. GraphiQL sends SSE requests as GET unless `method` is POST.
+    // POST keeps the document out of the URL, and it makes a request without a token fail as
+    // UNAUTHENTICATED instead of failing CSRF prevention.
+    graphiql: { title: 'evq', subscriptionsProtocol: 'SSE', method: 'POST' },
     // The bundled GraphiQL page works offline; Yoga's default loads its assets from a CDN.
     renderGraphiQL,
     landingPage: false,
