@@ -182,7 +182,12 @@ export class EvqServer {
         sendJson(response, 200, { status: 'ok' });
         return;
       case '/readyz': {
-        const ready = !this.#shutdown.signal.aborted && (await this.engine.isReady().catch(() => false));
+        const ready =
+          !this.#shutdown.signal.aborted &&
+          (await this.engine.isReady().catch((error: unknown) => {
+            this.#logger.warn({ err: error, requestId }, 'readiness check failed');
+            return false;
+          }));
         sendJson(response, ready ? 200 : 503, { status: ready ? 'ready' : 'unavailable', engine: this.engine.kind });
         return;
       }

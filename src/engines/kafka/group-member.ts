@@ -243,7 +243,11 @@ export class GroupMember {
     }
     state.journalNext = record.offset + 1;
     const entry = decodeJournal(record);
-    if (entry === null || entry.group !== this.group || entry.value === null) {
+    if (entry === null) {
+      this.#logger.warn({ journalOffset: record.offset }, 'skipped a journal record that evq did not write');
+      return;
+    }
+    if (entry.group !== this.group || entry.value === null) {
       return;
     }
     const value = entry.value;

@@ -149,7 +149,11 @@ export class WorkQueue {
       if (JSON.parse(key)[0] === name) {
         this.#members.delete(key);
         this.#started.delete(key);
-        closing.push(member.then((started) => started.close()).catch(() => undefined));
+        closing.push(
+          member
+            .then((started) => started.close())
+            .catch((error: unknown) => this.#options.logger.warn({ err: error, queue: name }, 'closing a group member failed')),
+        );
       }
     }
     this.#purges.delete(name);
