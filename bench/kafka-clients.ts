@@ -1,7 +1,9 @@
 // Produces the same records to the same broker with @platformatic/kafka, with kafkajs, and through
 // evq's Kafka engine (append in batches of 100), and prints the rate of each with the CPU time this
 // process spent, since the load generator shares the machine with the broker. The clients' rows
-// include connecting and closing; the engine's row times the appends only.
+// include connecting and closing; the engine's rows time the appends only. The engine runs twice:
+// with ids that the producer gave (deduplicated) and with ids that the service generated
+// (`deduplicate: false`, no dedup).
 //
 // Usage: EVQ_KAFKA_BROKERS=127.0.0.1:9092 node bench/kafka-clients.ts [RECORDS] [BATCH]
 // Defaults: 100 000 records of about 200 bytes, 1000 records per send. Every producer is idempotent
@@ -103,17 +105,19 @@ async function produceKafkajs(topic: string): Promise<void> {
  * Appends through the engine with 50 calls in flight, as concurrent publishBatch calls would.
  * Only the appends are timed; starting the engine and creating the queue are not.
  */
-async function measureEvq(): Promise<Result> {
+async function measureEvq(deduplicate: boolean): Promise<Result> {
   const topicPrefix = `evq-bench-${randomUUID().slice(0, 8)}.`;
   const engine = new KafkaEngine({ brokers, logger: silentLogger(), topicPrefix });
   await engine.start();
   const queue = 'bench';
   await engine.createQueue(queue, {});
   try {
-    return await measure(`evq KafkaEngine.append (${evqBatchSize}/call)`, async () => {
+    const messages = evqMessages.map((message) => ({ ...message, deduplicate }));
+    const idSource = deduplicate ? 'producer ids' : 'generated ids';
+    return await measure(`evq KafkaEngine.append (${evqBatchSize}/call, ${idSource})`, async () => {
       const batches: Promise<unknown>[] = [];
       for (let start = 0; start < recordCount; start += evqBatchSize) {
-        batches.push(engine.append(queue, evqMessages.slice(start, start + evqBatchSize), 600_000));
+        batches.push(engine.append(queue, messages.slice(start, start + evqBatchSize), 600_000));
         if (batches.length === 50) {
           await Promise.all(batches.splice(0));
         }
@@ -135,7 +139,8 @@ try {
   await withTopic(admin, async (topic) => {
     results.push(await measure('kafkajs', () => produceKafkajs(topic)));
   });
-  results.push(await measureEvq());
+  results.push(await measureEvq(true));
+  results.push(await measureEvq(false));
 } finally {
   await admin.close();
 }
