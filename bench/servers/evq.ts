@@ -15,3 +15,6 @@ const server = new EvqServer({ config, engine, adminToken: process.env.EVQ_ADMIN
 await server.start();
 process.send?.({ port: Number(new URL(server.url).port) });
 process.on('SIGTERM', () => void server.close().then(() => process.exit(0)));
+process.on('message', (message) => {
+  if (message === 'rss') process.send?.({ rss: process.memoryUsage().rss });
+});
