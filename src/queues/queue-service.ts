@@ -82,6 +82,7 @@ export class QueueService {
    */
   readonly leaseEvents = new EventEmitter<{ settled: [receipt: string]; extended: [receipt: string, visibleUntil: Date] }>();
   readonly #consumers = new Map<string, number>();
+  readonly #latestPositions = new Map<string, Promise<Position>>();
 
   constructor(options: QueueServiceOptions) {
     this.engine = options.engine;
@@ -185,7 +186,7 @@ export class QueueService {
     if (stored > 0) this.#metrics.published.inc({ queue }, stored);
     if (stored < results.length) this.#metrics.duplicates.inc({ queue }, results.length - stored);
 
-    const base = config.partitions === 1 ? null : await this.engine.resolve(queue, 'latest');
+    const base = config.partitions === 1 ? null : await this.#latestPosition(queue);
     return results.map((result) => {
       const position = base ? [...base] : [0];
       position[result.partition] = result.offset + 1;
@@ -198,6 +199,21 @@ export class QueueService {
         offset: result.offset,
       };
     });
+  }
+
+  /**
+   * Resolves the end of a queue's log for the cursors of publishes to queues with several
+   * partitions. Concurrent publishes share one resolve, which costs a round trip on Kafka. A shared
+   * result may predate a publish, so its cursor can replay a few messages of other partitions,
+   * but it never skips one that was stored before the publish started.
+   */
+  #latestPosition(queue: string): Promise<Position> {
+    let pending = this.#latestPositions.get(queue);
+    if (pending === undefined) {
+      pending = this.engine.resolve(queue, 'latest').finally(() => this.#latestPositions.delete(queue));
+      this.#latestPositions.set(queue, pending);
+    }
+    return pending;
   }
 
   /** Turns an API start (cursor or EARLIEST/LATEST) into an engine start. `after` wins over `from`. */

@@ -83,6 +83,19 @@ describe('stream API', () => {
     expect(polled.data!.poll.messages.map((message: { id: string }) => message.id)).toEqual(['a1', 'a2', 'a3']);
   });
 
+  it('publish cursor resumes after it on several partitions', async () => {
+    const queue = await evq.createQueue({ partitions: 3 });
+    const cursors: string[] = [];
+    for (const [id, key] of [['p1', 'alpha'], ['p2', 'beta'], ['p3', 'gamma'], ['p4', 'delta']]) {
+      const result = await evq.gql(publishMutation, { queue, message: { id, key, data: id } });
+      cursors.push(result.data!.publish.cursor);
+    }
+    const afterSecond = await evq.gql(pollQuery, { queue, after: cursors[1] });
+    expect(afterSecond.data!.poll.messages.map((message: { id: string }) => message.id)).toEqual(['p3', 'p4']);
+    const afterLast = await evq.gql(pollQuery, { queue, after: cursors[3] });
+    expect(afterLast.data!.poll.messages).toEqual([]);
+  });
+
   it('publish with a repeated id is a duplicate', async () => {
     const queue = await evq.createQueue();
     const first = await evq.gql(publishMutation, { queue, message: { id: 'same', data: 1 } });
