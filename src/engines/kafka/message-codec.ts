@@ -30,6 +30,8 @@ export const messageHeaders = {
   headers: 'evq-headers',
   /** Set on a redriven message: only this group receives it; the others skip it. */
   redriveGroup: 'evq-redrive-group',
+  /** Set to '1' when the service generated the id, so the dedup index can leave the record out. */
+  generatedId: 'evq-generated-id',
 } as const;
 
 /** Builds the record of a message; `publishedAt` becomes the record timestamp. */
@@ -41,6 +43,9 @@ export function encodeMessage(
   extraHeaders: Record<string, string> = {},
 ): RecordToProduce {
   const headers: Record<string, string> = { [messageHeaders.id]: message.id, ...extraHeaders };
+  if (message.deduplicate === false) {
+    headers[messageHeaders.generatedId] = '1';
+  }
   if (message.producer !== null) {
     headers[messageHeaders.producer] = message.producer;
   }
