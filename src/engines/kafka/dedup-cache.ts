@@ -9,13 +9,12 @@ interface FirstAppend {
 const defaultMaxEntries = 1_000_000;
 
 /**
- * Remembers the message ids that this instance appended, per queue, for the dedup window.
- * Entries stay in insertion order, so expiry and eviction walk from the oldest.
+ * Stores, per queue, where the first message with each id was appended within the dedup window.
+ * The dedup indexes fill it from the queue topics, so it contains the ids that every evq
+ * instance appended. Entries stay in insertion order, so expiry and eviction walk from the oldest.
  *
- * NOTE: the cache is per instance and in memory. A retry that reaches another evq instance, or
- * this one after a restart, is stored again; a cluster-wide dedup would need a shared index
- * (for example a compacted topic keyed by message id) that no instance maintains yet. When more
- * than `maxEntries` ids fall inside the window, the oldest are forgotten early.
+ * NOTE: when more than `maxEntries` ids fall inside the window, the oldest are forgotten early, and
+ * a repeat of a forgotten id is stored again.
  */
 export class DedupCache {
   readonly #queues = new Map<string, Map<string, FirstAppend>>();
@@ -32,34 +31,50 @@ export class DedupCache {
     return first !== undefined && first.appendedAt >= since ? first : undefined;
   }
 
-  record(queue: string, id: string, partition: number, offset: number, appendedAt: number): void {
+  /**
+   * Stores where `id` was appended, unless an entry appended at or after `since` (Unix ms) already
+   * exists: the first append within the window wins.
+   */
+  record(queue: string, id: string, partition: number, offset: number, appendedAt: number, since: number): void {
     let ids = this.#queues.get(queue);
     if (ids === undefined) {
       ids = new Map();
       this.#queues.set(queue, ids);
     }
-    if (!ids.has(id)) {
-      this.#size++;
+    const existing = ids.get(id);
+    if (existing !== undefined) {
+      if (existing.appendedAt >= since) {
+        return;
+      }
+      // Deleting first moves the new entry to the end, which keeps the map in insertion order.
+      ids.delete(id);
+      this.#size--;
     }
     ids.set(id, { partition, offset, appendedAt });
+    this.#size++;
     if (this.#size > this.#maxEntries) {
       this.#evictOldest();
     }
   }
 
-  /** Drops entries appended before `cutoff` (Unix ms). */
-  expire(cutoff: number): void {
-    for (const [queue, ids] of this.#queues) {
-      for (const [id, first] of ids) {
-        if (first.appendedAt >= cutoff) {
-          break;
-        }
-        ids.delete(id);
-        this.#size--;
+  /**
+   * Drops the entries of `queue` appended before `cutoff` (Unix ms). Entries appended out of time
+   * order may stay until the older ones in front of them expire, but `find` never returns them.
+   */
+  expireQueue(queue: string, cutoff: number): void {
+    const ids = this.#queues.get(queue);
+    if (ids === undefined) {
+      return;
+    }
+    for (const [id, first] of ids) {
+      if (first.appendedAt >= cutoff) {
+        break;
       }
-      if (ids.size === 0) {
-        this.#queues.delete(queue);
-      }
+      ids.delete(id);
+      this.#size--;
+    }
+    if (ids.size === 0) {
+      this.#queues.delete(queue);
     }
   }
 

@@ -23,7 +23,6 @@ import { Partitioner } from '../partitioner.ts';
 import { hasKafkaError, isUnknownTopic, withTimeout } from './client-errors.ts';
 import { ConfigStore, type StoredQueueConfig } from './config-store.ts';
 import { listDeadLetters, redriveDeadLetters } from './dead-letters.ts';
-import { DedupCache } from './dedup-cache.ts';
 import { LogReader } from './log-reader.ts';
 import { ProduceBatcher, type StringProducer } from './produce-batcher.ts';
 import { Publisher } from './publisher.ts';
@@ -103,7 +102,7 @@ export class KafkaEngine implements Engine {
     this.#batcher = new ProduceBatcher(this.#producer, this.#logger);
     this.#store = new ConfigStore(this.#names.config(), this.#admin, this.#reader, this.#batcher, this.#logger);
     this.#queues = new QueueAdmin(this.#admin, this.#store, this.#reader, this.#names, this.#logger);
-    this.#publisher = new Publisher(this.#batcher, this.#partitioner, new DedupCache(), this.#reader);
+    this.#publisher = new Publisher(this.#batcher, this.#partitioner, this.#reader, this.#logger);
     this.#stream = new StreamReader(this.#reader);
     this.#workQueue = new WorkQueue({
       brokers,
@@ -207,7 +206,7 @@ export class KafkaEngine implements Engine {
     const appending = this.#run('append', () => {
       const config = this.#require(queue);
       return this.#publisher.append(
-        { name: queue, topic: this.#names.queue(queue), partitions: config.partitions },
+        { name: queue, topic: this.#names.queue(queue), partitions: config.partitions, createdAt: config.createdAt.getTime() },
         messages,
         dedupWindowMs,
       );
@@ -360,6 +359,7 @@ export class KafkaEngine implements Engine {
     this.#shutdown.abort();
     await Promise.allSettled(this.#appends);
     await this.#batcher.close();
+    this.#publisher.close();
     const membersStopped = await this.#workQueue.close();
     const storeStopped = this.#store.close();
     await this.#reader.close();

@@ -75,6 +75,12 @@ export class LogReader {
     };
   }
 
+  /** Returns the next offset to be written (the high watermark) of every partition of `topic`. */
+  async latestOffsets(topic: string): Promise<number[]> {
+    const latest = await this.#consumer.listOffsets({ topics: [topic], timestamp: -1n });
+    return (latest.get(topic) ?? []).map(Number);
+  }
+
   /** Returns, per partition, the offset of the first record stored at or after `timestamp` (Unix ms). */
   async offsetsForTime(topic: string, timestamp: number): Promise<number[]> {
     const offsets = await this.#consumer.listOffsets({ topics: [topic], timestamp: BigInt(timestamp) });

@@ -1,9 +1,13 @@
 import { errors } from '../../errors.ts';
+import type { Logger } from '../../observability/logger.ts';
 import type { AppendResult, NewMessage } from '../engine.ts';
-import type { Partitioner } from '../partitioner.ts';
-import type { DedupCache } from './dedup-cache.ts';
+import { partitionForKey, type Partitioner } from '../partitioner.ts';
+import { withTimeout } from './client-errors.ts';
+import { DedupCache } from './dedup-cache.ts';
+import { DedupIndex } from './dedup-index.ts';
+import { LatestOffsets } from './latest-offsets.ts';
 import type { LogReader } from './log-reader.ts';
-import { encodeMessage, messageHeaders, type RecordToProduce } from './message-codec.ts';
+import { encodeMessage, type RecordToProduce } from './message-codec.ts';
 import type { ProduceBatcher } from './produce-batcher.ts';
 
 interface Placement {
@@ -16,116 +20,167 @@ export interface AppendTarget {
   name: string;
   topic: string;
   partitions: number;
+  /** When the queue was created, in Unix ms, which distinguishes a queue created again under the same name. */
+  createdAt: number;
 }
 
-/** Records per partition that the dedup warm-up reads at most. */
-const maxWarmUpRecords = 200_000;
+/** How long an append may wait for the dedup index before it fails, in ms. */
+const catchUpTimeoutMs = 10_000;
+/** How often the publisher drops the indexes of queues that no publish used for their window, in ms. */
+const idleSweepIntervalMs = 30_000;
 
 /**
  * Appends messages to a queue topic through the shared produce batcher, with dedup by message id
- * against the ids this instance appended within the window, in flight ones included. Before the
- * first append to a queue, it reads the ids stored within the window from the topic, so dedup
- * also works across a restart and for appends that other instances made before that moment.
+ * across every evq instance that serves the topic.
+ *
+ * A message whose id came from its producer goes to the partition of its key or, without a key,
+ * of its id, so a retry lands in the partition of the first append. Before appending such
+ * messages, the publisher lists the topic's latest offsets and waits until the queue's dedup index
+ * contains the ids up to them in those partitions. The ids of this instance's appends that the
+ * broker has not acknowledged yet count too. Messages whose id the service generated skip all of
+ * this and are spread round-robin.
+ *
+ * NOTE: two instances that append the same id at the same moment may both store it, because
+ * neither has read the other's record before its own append. A retry with a key other than its
+ * first append's may also be stored again, because the index then catches up another partition.
  */
 export class Publisher {
   readonly #batcher: ProduceBatcher;
   readonly #partitioner: Partitioner;
-  readonly #dedup: DedupCache;
   readonly #reader: LogReader;
-  /** Per queue, the warm-up of the dedup cache; it runs once per queue and window. */
-  readonly #warmUps = new Map<string, { windowMs: number; done: Promise<void> }>();
+  readonly #logger: Logger;
+  readonly #dedup = new DedupCache();
+  readonly #latestOffsets: LatestOffsets;
+  /** Per queue, the index of its ids, created by the first append with a producer id. */
+  readonly #indexes = new Map<string, DedupIndex>();
   /** Per queue and id, the append that the broker has not acknowledged yet and the record's index in it. */
   readonly #inFlight = new Map<string, Map<string, { placements: Promise<Placement[]>; index: number }>>();
+  readonly #idleSweep: NodeJS.Timeout;
 
-  constructor(batcher: ProduceBatcher, partitioner: Partitioner, dedup: DedupCache, reader: LogReader) {
-    this.#reader = reader;
+  constructor(batcher: ProduceBatcher, partitioner: Partitioner, reader: LogReader, logger: Logger) {
     this.#batcher = batcher;
     this.#partitioner = partitioner;
-    this.#dedup = dedup;
+    this.#reader = reader;
+    this.#logger = logger;
+    this.#latestOffsets = new LatestOffsets(reader);
+    this.#idleSweep = setInterval(() => this.#dropIdleIndexes(), idleSweepIntervalMs).unref();
   }
 
   async append(target: AppendTarget, messages: readonly NewMessage[], windowMs: number): Promise<AppendResult[]> {
     if (!Number.isFinite(windowMs) || windowMs < 0) {
       throw errors.invalidInput('dedupWindowMs', windowMs, 'a non-negative number of milliseconds');
     }
-    if (windowMs > 0) {
-      await this.#warmUp(target, windowMs);
+    const deduplicated = (message: NewMessage): boolean => windowMs > 0 && message.deduplicate !== false;
+    const dedupPartitions = new Set(messages.filter(deduplicated).map((message) => dedupPartition(target, message)));
+    if (dedupPartitions.size > 0) {
+      await this.#catchUp(target, dedupPartitions, windowMs);
     }
+
     const now = Date.now();
     const records: RecordToProduce[] = [];
     const slots: (number | Placement | Promise<Placement | null>)[] = [];
     const firstInBatch = new Map<string, number>();
 
     for (const message of messages) {
-      if (windowMs > 0) {
+      if (deduplicated(message)) {
         const earlier = this.#findEarlier(target.name, message.id, now - windowMs, firstInBatch);
         if (earlier !== undefined) {
           slots.push(earlier);
           continue;
         }
+        firstInBatch.set(message.id, records.length);
       }
-      const partition = this.#partitioner.choose(target.name, message.key, target.partitions);
-      firstInBatch.set(message.id, records.length);
+      const partition =
+        message.deduplicate === false
+          ? this.#partitioner.choose(target.name, message.key, target.partitions)
+          : dedupPartition(target, message);
       slots.push(records.length);
       records.push(encodeMessage(target.topic, partition, message, now));
     }
 
     const sent = this.#batcher.send('append', records);
-    const placements = sent.then((offsets) =>
-      records.map((record, index) => ({ partition: record.partition, offset: offsets[index]! })),
-    );
-    if (windowMs > 0) {
+    const placements = sent.then((offsets) => {
+      const stored = records.map((record, index) => ({ partition: record.partition, offset: offsets[index]! }));
+      // Recording here, before the in-flight entries go, leaves no moment in which neither has an id.
+      this.#recordOwn(target, firstInBatch, stored, now);
+      return stored;
+    });
+    if (firstInBatch.size > 0) {
       this.#trackInFlight(target.name, firstInBatch, placements);
     }
-    const stored = await placements;
-    if (windowMs > 0) {
-      firstInBatch.forEach((index, id) => this.#dedup.record(target.name, id, stored[index]!.partition, stored[index]!.offset, now));
-    }
-    return this.#results(messages, slots, stored);
+    return this.#results(messages, slots, await placements);
   }
 
-  /** Drops what the publisher remembers of a deleted queue. */
+  /** Drops the index of a deleted queue. */
   forget(queue: string): void {
-    this.#warmUps.delete(queue);
-    this.#dedup.forgetQueue(queue);
+    this.#indexes.get(queue)?.stop();
+    this.#indexes.delete(queue);
   }
 
-  #warmUp(target: AppendTarget, windowMs: number): Promise<void> {
-    const previous = this.#warmUps.get(target.name);
-    if (previous !== undefined && previous.windowMs >= windowMs) {
-      return previous.done;
+  /** Stops every index; call it before closing the log reader. Idempotent. */
+  close(): void {
+    clearInterval(this.#idleSweep);
+    for (const index of this.#indexes.values()) {
+      index.stop();
     }
-    const done = this.#readStoredIds(target, windowMs).catch((error: unknown) => {
-      this.#warmUps.delete(target.name);
-      throw error;
-    });
-    this.#warmUps.set(target.name, { windowMs, done });
-    return done;
+    this.#indexes.clear();
   }
 
-  /** Records in the dedup cache the id of every message stored within the window. */
-  async #readStoredIds(target: AppendTarget, windowMs: number): Promise<void> {
-    const since = Date.now() - windowMs;
-    const [starts, { latest }] = await Promise.all([
-      this.#reader.offsetsForTime(target.topic, since),
-      this.#reader.offsets(target.topic),
-    ]);
-    for (let partition = 0; partition < latest.length; partition++) {
-      const end = latest[partition] ?? 0;
-      const first = starts[partition] ?? -1;
-      let next = first < 0 ? end : first;
-      while (next < end && next - first < maxWarmUpRecords) {
-        const records = await this.#reader.fetch([{ topic: target.topic, partition, offset: next }], { maxWaitMs: 0 });
-        if (records.length === 0) {
-          break;
+  /**
+   * Waits until the queue's index contains every id that the brokers had acknowledged in
+   * `partitions` when this call began. An index that stops while this call waits (after a failed
+   * fetch, say) is replaced once. Throws OperationTimeoutError after 10 s.
+   */
+  async #catchUp(target: AppendTarget, partitions: Set<number>, windowMs: number): Promise<void> {
+    const deadline = performance.now() + catchUpTimeoutMs;
+    const remainingMs = (): number => Math.max(deadline - performance.now(), 0);
+    for (let attempt = 1; ; attempt++) {
+      const index = this.#indexOf(target, windowMs);
+      try {
+        const ends = await withTimeout('listing the latest offsets', remainingMs(), this.#latestOffsets.get(target.topic));
+        await index.reach(partitions, ends, remainingMs());
+        return;
+      } catch (error) {
+        if (attempt > 1 || !index.stopped) {
+          throw error;
         }
-        for (const record of records) {
-          next = record.offset + 1;
-          const id = record.headers.get(messageHeaders.id);
-          if (id !== undefined && record.timestamp >= since && this.#dedup.find(target.name, id, since) === undefined) {
-            this.#dedup.record(target.name, id, partition, record.offset, record.timestamp);
-          }
-        }
+        this.#logger.debug({ err: error, queue: target.name }, 'the dedup index stopped during an append; starting a new one');
+      }
+    }
+  }
+
+  #indexOf(target: AppendTarget, windowMs: number): DedupIndex {
+    let index = this.#indexes.get(target.name);
+    if (index !== undefined && index.target.createdAt !== target.createdAt) {
+      // The queue was deleted and created again, perhaps at another instance, so its ids are stale.
+      index.stop();
+    }
+    if (index === undefined || index.stopped) {
+      index = new DedupIndex(target, windowMs, this.#reader, this.#dedup, this.#logger);
+      this.#indexes.set(target.name, index);
+    }
+    index.use(windowMs);
+    return index;
+  }
+
+  /** Tells the queue's index, if there is one, about the records that this append stored. */
+  #recordOwn(target: AppendTarget, firstInBatch: Map<string, number>, stored: Placement[], appendedAt: number): void {
+    const index = this.#indexes.get(target.name);
+    if (index === undefined || index.target.createdAt !== target.createdAt) {
+      return;
+    }
+    for (const [id, recordIndex] of firstInBatch) {
+      index.record(id, stored[recordIndex]!.partition, stored[recordIndex]!.offset, appendedAt);
+    }
+    index.skipOwn(stored);
+  }
+
+  #dropIdleIndexes(): void {
+    const now = Date.now();
+    for (const [queue, index] of this.#indexes) {
+      if (index.stopped || index.isIdle(now)) {
+        index.stop();
+        this.#indexes.delete(queue);
       }
     }
   }
@@ -199,4 +254,12 @@ export class Publisher {
 /** Returns the index of the first slot that points at record `recordIndex`. */
 function firstSlotOf(slots: readonly unknown[], recordIndex: number): number {
   return slots.indexOf(recordIndex);
+}
+
+/**
+ * Returns the partition of a message whose id came from its producer: the partition of its key,
+ * or of its id when it has no key, so every retry of it goes to one partition.
+ */
+function dedupPartition(target: AppendTarget, message: NewMessage): number {
+  return partitionForKey(message.key ?? message.id, target.partitions);
 }
