@@ -23,6 +23,9 @@ const queueQuery = `query ($name: String!) {
 const deadLettersQuery = `query ($queue: String!) {
   deadLetters(queue: $queue, limit: 100) { attempts group lastError message { id } }
 }`;
+const pollQuery = `query ($queue: String!) {
+  poll(queue: $queue, limit: 100) { messages { id partition offset } }
+}`;
 const messagesSubscription = `subscription ($queue: String!) {
   messages(queue: $queue, from: EARLIEST) { id data }
 }`;
@@ -54,6 +57,37 @@ async function waitForQueue(evq: EvqProcess, queue: string): Promise<void> {
 async function publish(evq: EvqProcess, queue: string, id: string): Promise<void> {
   const result = await evq.rest('/queue/publish', { queue, id, data: { id } });
   expect(result.status, JSON.stringify(result.body)).toBe(200);
+}
+
+interface PublishResult {
+  id: string;
+  cursor: string;
+  duplicate: boolean;
+  partition: number;
+  offset: number;
+}
+
+/** Publishes over REST with the given fields, which may include an `id` and a `key`. */
+async function publishMessage(evq: EvqProcess, queue: string, fields: Record<string, unknown>): Promise<PublishResult> {
+  const result = await evq.rest('/queue/publish', { queue, data: 'payload', ...fields });
+  expect(result.status, JSON.stringify(result.body)).toBe(200);
+  return result.body as PublishResult;
+}
+
+/**
+ * Publishes a message with an id at `evq`, so that instance keeps an index of the queue's ids from
+ * then on and catches it up for each later publish, instead of building it at the next one.
+ */
+async function startIndexing(evq: EvqProcess, queue: string): Promise<void> {
+  const result = await publishMessage(evq, queue, { id: 'start-indexing' });
+  expect(result.duplicate).toBe(false);
+}
+
+/** Returns every message of the queue that `poll` shows at `evq`, from the earliest. */
+async function pollAll(evq: EvqProcess, queue: string): Promise<{ id: string; partition: number; offset: number }[]> {
+  const result = await evq.gql(pollQuery, { queue });
+  expect(result.errors).toBeUndefined();
+  return result.data!.poll.messages;
 }
 
 async function receive(evq: EvqProcess, queue: string, options: Record<string, unknown>): Promise<Delivery[]> {
@@ -202,6 +236,81 @@ if (brokers.length === 0) {
         expect(result.errors).toBeUndefined();
         expect(result.data!.deadLetters).toEqual(expected);
       }
+    });
+
+    it('repeated id at a new instance is a duplicate', async () => {
+      const queue = await createQueue(first, { partitions: 3 });
+      await waitForQueue(second, queue);
+
+      const original = await publishMessage(first, queue, { id: 'order-1' });
+      const retry = await publishMessage(second, queue, { id: 'order-1', data: 'changed payload' });
+
+      expect(original.duplicate).toBe(false);
+      expect(retry).toEqual({ ...original, duplicate: true });
+      const stored = await pollAll(second, queue);
+      expect(stored).toEqual([{ id: 'order-1', partition: original.partition, offset: original.offset }]);
+    });
+
+    it('retry at an instance with an index', async () => {
+      const queue = await createQueue(first, { partitions: 3 });
+      await waitForQueue(second, queue);
+      await startIndexing(second, queue);
+
+      const original = await publishMessage(first, queue, { id: 'order-2' });
+      const retry = await publishMessage(second, queue, { id: 'order-2' });
+
+      expect(retry).toEqual({ ...original, duplicate: true });
+      const ids = (await pollAll(first, queue)).map((message) => message.id).sort();
+      expect(ids).toEqual(['order-2', 'start-indexing']);
+    });
+
+    it('keyless id and its retry share a partition', async () => {
+      const queue = await createQueue(first, { partitions: 4 });
+      await waitForQueue(second, queue);
+      await startIndexing(second, queue);
+      const ids = Array.from({ length: 8 }, (_, index) => `keyless-${index}`);
+
+      const originals: PublishResult[] = [];
+      for (const id of ids) {
+        originals.push(await publishMessage(first, queue, { id }));
+      }
+      const retries: PublishResult[] = [];
+      for (const id of [...ids].reverse()) {
+        retries.unshift(await publishMessage(second, queue, { id }));
+      }
+
+      expect(retries.map((result) => result.partition)).toEqual(originals.map((result) => result.partition));
+      expect(retries.map((result) => result.offset)).toEqual(originals.map((result) => result.offset));
+      expect(retries.map((result) => result.duplicate)).toEqual(ids.map(() => true));
+      expect(new Set(originals.map((result) => result.partition)).size).toBeGreaterThan(1);
+      expect(await pollAll(first, queue)).toHaveLength(ids.length + 1);
+    });
+
+    it('keyed id and its retry share a partition', async () => {
+      const queue = await createQueue(first, { partitions: 4 });
+      await waitForQueue(second, queue);
+      await startIndexing(second, queue);
+
+      const original = await publishMessage(first, queue, { id: 'keyed-1', key: 'customer-7' });
+      const retry = await publishMessage(second, queue, { id: 'keyed-1', key: 'customer-7' });
+
+      expect(retry).toEqual({ ...original, duplicate: true });
+      expect(await pollAll(second, queue)).toHaveLength(2);
+    });
+
+    it('publish without id is never a duplicate', async () => {
+      const queue = await createQueue(first, { partitions: 2 });
+      await waitForQueue(second, queue);
+
+      const results: PublishResult[] = [];
+      for (let index = 0; index < 6; index++) {
+        results.push(await publishMessage(index % 2 === 0 ? first : second, queue, { data: 'same payload' }));
+      }
+
+      expect(results.map((result) => result.duplicate)).toEqual([false, false, false, false, false, false]);
+      expect(new Set(results.map((result) => result.id)).size).toBe(6);
+      const stored = await pollAll(second, queue);
+      expect(stored.map((message) => message.id).sort()).toEqual(results.map((result) => result.id).sort());
     });
 
     it('subscription at one gets publishes at the other', async () => {
