@@ -120,6 +120,13 @@ export class DedupIndex {
     }
   }
 
+  /** Drops the queue's ids that are older than the window. */
+  expire(): void {
+    if (!this.#stopped) {
+      this.#cache.expireQueue(this.target.name, Date.now() - this.#windowMs);
+    }
+  }
+
   /** Stops reading and drops the queue's ids from the cache. Idempotent. */
   stop(): void {
     if (this.#stopped) {
@@ -221,7 +228,7 @@ export class DedupIndex {
       }
       this.#cache.record(this.target.name, id, record.partition, record.offset, record.timestamp, since);
     }
-    this.#cache.expireQueue(this.target.name, since);
+    this.expire();
   }
 
   #fail(error: unknown): void {

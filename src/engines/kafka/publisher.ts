@@ -173,6 +173,8 @@ export class Publisher {
       index.record(id, stored[recordIndex]!.partition, stored[recordIndex]!.offset, appendedAt);
     }
     index.skipOwn(stored);
+    // An instance that is the only writer of a queue never reads it, so expiry happens here too.
+    index.expire();
   }
 
   #dropIdleIndexes(): void {
