@@ -2,10 +2,13 @@
  * Wraps an async generator so that `return()` and `throw()` from the consumer abort the signal it
  * was given. A plain generator suspended in an `await` only sees `return()` after that await
  * settles, which would keep an unsubscribed client's long-poll running for up to its full wait.
+ * `onEnd` runs once when the generator completes or the consumer stops it, even before the first
+ * `next()`, when the generator's own `finally` blocks never run.
  */
 export function abortable<T>(
   make: (signal: AbortSignal) => AsyncGenerator<T>,
   parent?: AbortSignal,
+  onEnd: () => void = () => {},
 ): AsyncGenerator<T> {
   const controller = new AbortController();
   const onParentAbort = () => controller.abort(parent?.reason);
@@ -13,27 +16,35 @@ export function abortable<T>(
   else parent?.addEventListener('abort', onParentAbort, { once: true });
 
   const generator = make(controller.signal);
-  const stop = () => {
-    controller.abort();
+  let ended = false;
+  const end = () => {
+    if (ended) return;
+    ended = true;
     parent?.removeEventListener('abort', onParentAbort);
+    onEnd();
+  };
+  const stop = async <R>(result: Promise<IteratorResult<T, R>>): Promise<IteratorResult<T, R>> => {
+    controller.abort();
+    try {
+      return await result;
+    } finally {
+      end();
+    }
   };
 
   const wrapped: AsyncGenerator<T> = {
-    next: (...args) => generator.next(...args),
-    return: (value) => {
-      stop();
-      return generator.return(value);
+    next: async (...args) => {
+      const result = await generator.next(...args);
+      if (result.done) end();
+      return result;
     },
-    throw: (error) => {
-      stop();
-      return generator.throw(error);
-    },
+    return: (value) => stop(generator.return(value)),
+    throw: (error) => stop(generator.throw(error)),
     [Symbol.asyncIterator]() {
       return wrapped;
     },
     [Symbol.asyncDispose]: async () => {
-      stop();
-      await generator.return(undefined);
+      await stop(generator.return(undefined));
     },
   };
   return wrapped;

@@ -114,8 +114,7 @@ export class StreamHub {
   ): Promise<AsyncGenerator<StreamEvent>> {
     const position = await this.#engine.resolve(queue, start);
     const first = await this.#engine.read(queue, position, { limit: catchUpPageSize });
-    const onEnd = options.onEnd ?? (() => {});
-    return abortable((aborted) => this.#stream(queue, position, first.entries, options.key, aborted, onEnd), options.signal);
+    return abortable((aborted) => this.#stream(queue, position, first.entries, options.key, aborted), options.signal, options.onEnd);
   }
 
   async *#stream(
@@ -124,7 +123,6 @@ export class StreamHub {
     firstPage: ReadEntry[],
     key: string | null,
     signal: AbortSignal,
-    onEnd: () => void,
   ): AsyncGenerator<StreamEvent> {
     const position = [...start];
     let wake: () => void = () => {};
@@ -185,7 +183,6 @@ export class StreamHub {
       yield { error: error as Error };
     } finally {
       this.#detach(queue, tail, listener);
-      onEnd();
     }
   }
 

@@ -145,6 +145,22 @@ describe('stream API', () => {
     expect((await received).map((event) => event.messages.id)).toEqual(fresh);
   });
 
+  it('open subscriptions count as consumers', async () => {
+    const queue = await evq.createQueue();
+    const consumers = async () =>
+      (await evq.gql('query ($name: String!) { queue(name: $name) { stats { consumers } } }', { name: queue })).data!.queue.stats.consumers;
+    const client = evq.wsClient();
+    const iterator = client.iterate({ query: messagesSubscription, variables: { queue } });
+    const next = iterator.next();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(await consumers()).toBe(1);
+
+    await iterator.return?.();
+    await next.catch(() => undefined);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(await consumers()).toBe(0);
+  });
+
   it('subscription with a purged cursor fails with CURSOR_EXPIRED', async () => {
     const queue = await evq.createQueue();
     await publishMany(queue, 3);
