@@ -11,7 +11,7 @@ await runExample(async () => {
   await ensureQueue(url, token, queue);
   process.once('SIGINT', () => void client.close().then(() => process.exit(0)));
 
-  console.log(`subscribed to ${queue}${after ? ` after ${after}` : ' from the earliest message'}`);
+  console.log(`subscribing to ${queue}${after ? ` after ${after}` : ' from the earliest message'}`);
   try {
     for await (const { messages: message } of client.subscribe(Messages, { queue, after, from: after ? null : 'EARLIEST' })) {
       console.log(JSON.stringify({ id: message.id, key: message.key, data: message.data, cursor: message.cursor }));
