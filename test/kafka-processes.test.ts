@@ -1,14 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Admin } from '@platformatic/kafka';
+import { deleteKafkaResources, kafkaBrokers } from './helpers/kafka.ts';
 import type { FormattedExecutionResult } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { type EvqProcess, pollUntil, startEvqProcess } from './helpers/evq-process.ts';
 
-const brokers = (process.env.EVQ_KAFKA_BROKERS ?? '')
-  .split(',')
-  .map((broker) => broker.trim())
-  .filter((broker) => broker.length > 0);
+const brokers = kafkaBrokers;
 
 /** One prefix for this file, so its topics and consumer groups never meet those of another run. */
 const topicPrefix = `evqtest-${randomUUID()}.`;
@@ -108,24 +105,6 @@ async function nextWithin(
   return result.value.data!.messages;
 }
 
-/** Deletes every topic and consumer group whose name starts with this file's prefix. */
-async function deleteKafkaResources(): Promise<void> {
-  const admin = new Admin({ clientId: 'evq-test-cleanup', bootstrapBrokers: brokers });
-  try {
-    const topics = (await admin.listTopics()).filter((topic) => topic.startsWith(topicPrefix));
-    if (topics.length > 0) {
-      await admin.deleteTopics({ topics });
-    }
-    const groups = [...(await admin.listGroups()).keys()].filter((group) => group.startsWith(topicPrefix));
-    for (const group of groups) {
-      // A group whose killed member has not timed out yet is not empty; Kafka expires it later.
-      await admin.deleteGroups({ groups: [group] }).catch(() => undefined);
-    }
-  } finally {
-    await admin.close();
-  }
-}
-
 if (brokers.length === 0) {
   describe('kafka engine across evq processes', () => {
     it.skip('needs EVQ_KAFKA_BROKERS (start a broker with `bash scripts/kafka.sh start`)', () => {});
@@ -149,7 +128,7 @@ if (brokers.length === 0) {
 
     afterAll(async () => {
       await Promise.allSettled(started.map((evq) => evq.stop()));
-      await deleteKafkaResources();
+      await deleteKafkaResources(brokers, topicPrefix);
     });
 
     it('queue created at one shows at the other', async () => {

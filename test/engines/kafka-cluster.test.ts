@@ -3,16 +3,13 @@ import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Admin } from '@platformatic/kafka';
+import { deleteKafkaResources, kafkaBrokers } from '../helpers/kafka.ts';
 import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 import { KafkaEngine } from '../../src/engines/kafka/kafka-engine.ts';
 import { silentLogger } from '../../src/observability/logger.ts';
 import { dedupWindowMs, idsOf, newMessage, newMessages } from './conformance/helpers.ts';
 
-const brokers = (process.env.EVQ_KAFKA_BROKERS ?? '')
-  .split(',')
-  .map((broker) => broker.trim())
-  .filter((broker) => broker.length > 0);
+const brokers = kafkaBrokers;
 const topicPrefix = `evq-cluster-${randomUUID().slice(0, 8)}.`;
 
 /** Starts an engine that the test closes when it finishes, unless the test closed it already. */
@@ -45,15 +42,7 @@ async function waitFor(condition: () => Promise<boolean>, timeoutMs: number): Pr
 
 describe.skipIf(brokers.length === 0)('kafka engine with two instances', () => {
   afterAll(async () => {
-    const admin = new Admin({ clientId: 'evq-test-cleanup', bootstrapBrokers: brokers });
-    try {
-      const topics = (await admin.listTopics()).filter((topic) => topic.startsWith(topicPrefix));
-      if (topics.length > 0) {
-        await admin.deleteTopics({ topics });
-      }
-    } finally {
-      await admin.close();
-    }
+    await deleteKafkaResources(brokers, topicPrefix);
   });
 
   it('a queue created at one instance shows at the other within a second', async () => {

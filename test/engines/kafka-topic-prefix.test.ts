@@ -1,13 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { Admin } from '@platformatic/kafka';
+import { deleteKafkaResources, kafkaBrokers } from '../helpers/kafka.ts';
 import { afterAll, describe, expect, it } from 'vitest';
 import { KafkaEngine } from '../../src/engines/kafka/kafka-engine.ts';
 import { silentLogger } from '../../src/observability/logger.ts';
 
-const brokers = (process.env.EVQ_KAFKA_BROKERS ?? '')
-  .split(',')
-  .map((broker) => broker.trim())
-  .filter((broker) => broker.length > 0);
+const brokers = kafkaBrokers;
 
 /** The longest prefix that EVQ_KAFKA_TOPIC_PREFIX accepts: 100 characters. */
 const topicPrefix = `evqtest-${randomUUID()}.`.padEnd(100, 'p');
@@ -22,15 +19,7 @@ if (brokers.length === 0) {
 
     afterAll(async () => {
       await engine.close();
-      const admin = new Admin({ clientId: 'evq-test-cleanup', bootstrapBrokers: brokers });
-      try {
-        const topics = (await admin.listTopics()).filter((topic) => topic.startsWith(topicPrefix));
-        if (topics.length > 0) {
-          await admin.deleteTopics({ topics });
-        }
-      } finally {
-        await admin.close();
-      }
+      await deleteKafkaResources(brokers, topicPrefix);
     });
 
     it('queue names shrink to fit topic names', async () => {

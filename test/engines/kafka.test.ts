@@ -1,15 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { Admin } from '@platformatic/kafka';
+import { deleteKafkaResources, kafkaBrokers } from '../helpers/kafka.ts';
 import { describe, it } from 'vitest';
 import type { Engine } from '../../src/engines/engine.ts';
 import { KafkaEngine } from '../../src/engines/kafka/kafka-engine.ts';
 import { silentLogger } from '../../src/observability/logger.ts';
 import { describeEngineConformance } from './conformance.ts';
 
-const brokers = (process.env.EVQ_KAFKA_BROKERS ?? '')
-  .split(',')
-  .map((broker) => broker.trim())
-  .filter((broker) => broker.length > 0);
+const brokers = kafkaBrokers;
 
 /** One topic prefix per test run, so the run's internal topics never meet those of another run. */
 const topicPrefix = `evq-test-${randomUUID().slice(0, 8)}.`;
@@ -20,19 +17,6 @@ async function openEngine(): Promise<KafkaEngine> {
   await engine.start();
   prefixesOfEngines.set(engine, topicPrefix);
   return engine;
-}
-
-/** Deletes every topic whose name starts with this run's prefix. */
-async function deleteRunTopics(): Promise<void> {
-  const admin = new Admin({ clientId: 'evq-test-cleanup', bootstrapBrokers: brokers });
-  try {
-    const topics = (await admin.listTopics()).filter((topic) => topic.startsWith(topicPrefix));
-    if (topics.length > 0) {
-      await admin.deleteTopics({ topics });
-    }
-  } finally {
-    await admin.close();
-  }
 }
 
 if (brokers.length === 0) {
@@ -49,6 +33,6 @@ if (brokers.length === 0) {
       await engine.close();
       return openEngine();
     },
-    cleanup: deleteRunTopics,
+    cleanup: () => deleteKafkaResources(brokers, topicPrefix),
   });
 }
