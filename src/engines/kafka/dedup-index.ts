@@ -1,5 +1,5 @@
 import type { Logger } from '../../observability/logger.ts';
-import { ChangeSignal } from './change-signal.ts';
+import { ChangeSignal } from '../change-signal.ts';
 import { OperationTimeoutError } from './client-errors.ts';
 import type { DedupCache } from './dedup-cache.ts';
 import type { LogReader } from './log-reader.ts';

@@ -1,6 +1,6 @@
 import { Consumer, type GroupAssignment } from '@platformatic/kafka';
 import type { Logger } from '../../observability/logger.ts';
-import { ChangeSignal } from './change-signal.ts';
+import { ChangeSignal } from '../change-signal.ts';
 import { decodeJournal, type DeliveryRequest, type DeliveryState } from './journal.ts';
 import type { LogReader } from './log-reader.ts';
 import { decodeMessage, messageHeaders, type FetchedRecord } from './message-codec.ts';

@@ -1,4 +1,4 @@
-const maxTimerDelayMs = 2 ** 31 - 1;
+import { ChangeSignal } from '../change-signal.ts';
 
 /**
  * Wakes readers and receivers that wait for a queue to change, in process and without polling.
@@ -6,26 +6,17 @@ const maxTimerDelayMs = 2 ** 31 - 1;
  * saw before it last looked, so a change that lands between the look and the wait is never missed.
  */
 export class Notifier {
-  readonly #versions = new Map<string, number>();
-  readonly #waiters = new Map<string, Set<() => void>>();
+  readonly #signals = new Map<string, ChangeSignal>();
   #closed = false;
 
   /** Returns the queue's current version; compare it later to learn whether anything changed. */
   version(queue: string): number {
-    return this.#versions.get(queue) ?? 0;
+    return this.#signals.get(queue)?.version ?? 0;
   }
 
   /** Records a committed change to `queue` and wakes everyone waiting for it. */
   notify(queue: string): void {
-    this.#versions.set(queue, this.version(queue) + 1);
-    const waiters = this.#waiters.get(queue);
-    if (waiters === undefined) {
-      return;
-    }
-    this.#waiters.delete(queue);
-    for (const wake of waiters) {
-      wake();
-    }
+    this.#signal(queue).notify();
   }
 
   /**
@@ -34,47 +25,30 @@ export class Notifier {
    * rejects. A `timeoutMs` of Infinity waits for the other events only.
    */
   wait(queue: string, seenVersion: number, timeoutMs: number, signal?: AbortSignal): Promise<void> {
-    if (this.#closed || signal?.aborted === true || this.version(queue) !== seenVersion || timeoutMs <= 0) {
+    if (this.#closed) {
       return Promise.resolve();
     }
-    const { promise, resolve } = Promise.withResolvers<void>();
-    let timer: NodeJS.Timeout | undefined;
-    const wake = (): void => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', wake);
-      const current = this.#waiters.get(queue);
-      if (current?.delete(wake) === true && current.size === 0) {
-        this.#waiters.delete(queue);
-      }
-      resolve();
-    };
-    if (Number.isFinite(timeoutMs)) {
-      // setTimeout fires at once for delays above 2^31 - 1 ms; a shorter wake only costs a retry.
-      timer = setTimeout(wake, Math.min(timeoutMs, maxTimerDelayMs));
-    }
-    signal?.addEventListener('abort', wake, { once: true });
-    let waiters = this.#waiters.get(queue);
-    if (waiters === undefined) {
-      waiters = new Set();
-      this.#waiters.set(queue, waiters);
-    }
-    waiters.add(wake);
-    return promise;
+    return this.#signal(queue).wait(seenVersion, timeoutMs, signal);
   }
 
   /** Wakes every waiter and makes later waits return at once. */
   close(): void {
     this.#closed = true;
-    const all = [...this.#waiters.values()];
-    this.#waiters.clear();
-    for (const waiters of all) {
-      for (const wake of waiters) {
-        wake();
-      }
+    for (const signal of this.#signals.values()) {
+      signal.close();
     }
   }
 
   get closed(): boolean {
     return this.#closed;
+  }
+
+  #signal(queue: string): ChangeSignal {
+    let signal = this.#signals.get(queue);
+    if (signal === undefined) {
+      signal = new ChangeSignal();
+      this.#signals.set(queue, signal);
+    }
+    return signal;
   }
 }

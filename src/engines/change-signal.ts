@@ -30,6 +30,7 @@ export class ChangeSignal {
   /**
    * Resolves when the version moves past `seen`, after `timeoutMs`, when `signal` aborts or when
    * this signal closes. Resolves at once if one of these has already happened, and never rejects.
+   * A `timeoutMs` of Infinity waits for the other events only.
    */
   wait(seen: number, timeoutMs: number, signal?: AbortSignal): Promise<void> {
     if (this.#closed || signal?.aborted === true || this.#version !== seen || timeoutMs <= 0) {
@@ -44,6 +45,7 @@ export class ChangeSignal {
       resolve();
     };
     if (Number.isFinite(timeoutMs)) {
+      // setTimeout fires at once for delays above 2^31 - 1 ms; a shorter wake only costs a retry.
       timer = setTimeout(wake, Math.min(timeoutMs, maxTimerDelayMs));
     }
     signal?.addEventListener('abort', wake, { once: true });
