@@ -4,9 +4,10 @@
 // Usage: node bench/fanout.ts [--subscribers 5000] [--messages 100] [--memory-sockets 10000]
 // Prints deliveries per second, publish-to-subscriber latency (sampled sockets, at half the
 // measured peak message rate), and the server's RSS growth for the memory socket count.
-import { type ChildProcess, fork } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
+import { benchNodeEnv, benchToken, startServer, stopServer } from './servers/child.ts';
 
 const { values } = parseArgs({
   options: {
@@ -18,8 +19,8 @@ const { values } = parseArgs({
 const subscriberCount = Number(values.subscribers);
 const messageCount = Number(values.messages);
 const memorySockets = Number(values['memory-sockets']);
-const token = 'bench-admin-token-0123456789abcdef';
-const nodeEnv = process.env.NODE_ENV ?? 'production';
+const token = benchToken;
+const nodeEnv = benchNodeEnv;
 /** One socket in this many parses its messages to measure latency; the rest only count them. */
 const latencySampleEvery = 50;
 
@@ -115,15 +116,6 @@ function percentile(sorted: number[], fraction: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * fraction))]!;
 }
 
-async function startServer(script: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = fork(script, { env: { ...process.env, NODE_ENV: nodeEnv, EVQ_ADMIN_TOKEN: token }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const port = await new Promise<number>((resolve, reject) => {
-    child.once('message', (message) => resolve((message as { port: number }).port));
-    child.once('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
-  });
-  return { child, url: `http://127.0.0.1:${port}` };
-}
-
 function serverRss(child: ChildProcess): Promise<number> {
   return new Promise((resolve) => {
     child.once('message', (message) => resolve((message as { rss: number }).rss));
@@ -133,9 +125,7 @@ function serverRss(child: ChildProcess): Promise<number> {
 
 async function stop(child: ChildProcess, subscribers: Subscribers): Promise<void> {
   for (const socket of subscribers.sockets) socket.terminate();
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  await exited;
+  await stopServer(child);
 }
 
 const rows: Array<Record<string, string | number>> = [];

@@ -1,20 +1,19 @@
 // Publish throughput over HTTP, with the baselines measured in the same run.
 // Usage: node bench/http-publish.ts [--seconds 10] [--connections 50]
-// Each server runs in its own child process; autocannon runs in this one, and its CPU time is
-// reported because it shares the machine's cores with the server. Servers run with
-// NODE_ENV=production unless NODE_ENV is set, as a deployment would: graphql-js runs its slower
-// development checks otherwise.
-import { type ChildProcess, fork } from 'node:child_process';
+// Each server runs in its own child process, with NODE_ENV=production unless NODE_ENV is set.
+// autocannon runs in this process. Its CPU time is reported because it shares the machine's cores
+// with the server.
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
+import { benchNodeEnv, benchToken, startServer, stopServer } from './servers/child.ts';
 
 const { values } = parseArgs({
   options: { seconds: { type: 'string', default: '10' }, connections: { type: 'string', default: '50' } },
 });
 const seconds = Number(values.seconds);
 const connections = Number(values.connections);
-const token = 'bench-admin-token-0123456789abcdef';
-const nodeEnv = process.env.NODE_ENV ?? 'production';
+const token = benchToken;
+const nodeEnv = benchNodeEnv;
 
 interface Scenario {
   name: string;
@@ -79,21 +78,6 @@ const scenarios: Scenario[] = [
     setup: createQueue,
   },
 ];
-
-async function startServer(script: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = fork(script, { env: { ...process.env, NODE_ENV: nodeEnv, EVQ_ADMIN_TOKEN: token }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const port = await new Promise<number>((resolve, reject) => {
-    child.once('message', (message) => resolve((message as { port: number }).port));
-    child.once('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
-  });
-  return { child, url: `http://127.0.0.1:${port}` };
-}
-
-async function stopServer(child: ChildProcess): Promise<void> {
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  await exited;
-}
 
 const rows: Array<Record<string, string | number>> = [];
 for (const scenario of scenarios) {

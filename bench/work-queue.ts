@@ -1,8 +1,8 @@
 // Work-queue throughput: workers receive batches of 10 over REST and ack them, against evq on the
 // embedded engine in a child process. Prints messages received and acked per second.
 // Usage: node bench/work-queue.ts [--messages 100000] [--workers 20] [--batch 10]
-import { type ChildProcess, fork } from 'node:child_process';
 import { parseArgs } from 'node:util';
+import { benchToken, startServer, stopServer } from './servers/child.ts';
 
 const { values } = parseArgs({
   options: {
@@ -14,15 +14,10 @@ const { values } = parseArgs({
 const total = Number(values.messages);
 const workers = Number(values.workers);
 const batch = Number(values.batch);
-const token = 'bench-admin-token-0123456789abcdef';
+const token = benchToken;
 const headers = { 'content-type': 'application/json', authorization: `Bearer ${token}` };
 
-const child: ChildProcess = fork('bench/servers/evq.ts', {
-  env: { ...process.env, NODE_ENV: process.env.NODE_ENV ?? 'production', EVQ_ADMIN_TOKEN: token },
-  stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-});
-const port = await new Promise<number>((resolve) => child.once('message', (message) => resolve((message as { port: number }).port)));
-const url = `http://127.0.0.1:${port}`;
+const { child, url } = await startServer('bench/servers/evq.ts');
 
 async function post(path: string, body: unknown): Promise<any> {
   const response = await fetch(url + path, { method: 'POST', headers, body: JSON.stringify(body) });
@@ -63,4 +58,4 @@ console.table([
     'generator CPU %': Math.round(((cpu.user + cpu.system) / 1000 / (seconds * 1000)) * 100),
   },
 ]);
-child.kill('SIGTERM');
+await stopServer(child);
