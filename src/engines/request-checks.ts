@@ -1,5 +1,5 @@
 import { errors } from '../errors.ts';
-import type { ReadOptions, ReceiveOptions } from './engine.ts';
+import type { Position, ReadOptions, ReadStart, ReceiveOptions } from './engine.ts';
 
 /** Largest `limit` of one receive, as the port documents it. */
 export const maxReceiveLimit = 100;
@@ -30,4 +30,40 @@ function checkWait(waitMs: number | undefined): void {
   if (waitMs !== undefined && (!Number.isFinite(waitMs) || waitMs < 0)) {
     throw errors.invalidInput('waitMs', waitMs, 'a non-negative number of milliseconds');
   }
+}
+
+/**
+ * Resolves a read start against each partition's earliest retained offset and next offset (the
+ * end of its log). Throws BAD_USER_INPUT for a position of the wrong length or past the end, and
+ * CURSOR_EXPIRED for one before the earliest retained offset.
+ */
+export function resolvePosition(queue: string, start: ReadStart, earliest: number[], end: number[]): Position {
+  if (start === 'earliest') {
+    return [...earliest];
+  }
+  if (start === 'latest') {
+    return [...end];
+  }
+  if (!Array.isArray(start) || start.length !== end.length) {
+    throw errors.invalidInput(
+      'position',
+      start,
+      `an array of ${end.length} offsets, one per partition of queue ${JSON.stringify(queue)}`,
+    );
+  }
+  for (let partition = 0; partition < end.length; partition++) {
+    const offset = start[partition];
+    const first = earliest[partition] ?? 0;
+    const last = end[partition] ?? 0;
+    if (!Number.isSafeInteger(offset) || offset! < 0) {
+      throw errors.invalidInput(`position[${partition}]`, offset, 'a non-negative integer offset');
+    }
+    if (offset! > last) {
+      throw errors.outOfRange(`position[${partition}]`, offset!, first, last);
+    }
+    if (offset! < first) {
+      throw errors.cursorExpired(queue, partition, offset!, first);
+    }
+  }
+  return [...start];
 }

@@ -1,5 +1,6 @@
 import { errors } from '../../errors.ts';
 import type { Position, ReadEntry, ReadOptions, ReadResult, ReadStart, StoredMessage } from '../engine.ts';
+import { resolvePosition } from '../request-checks.ts';
 import { maxFetchWaitMs, type LogReader, type TopicOffsets } from './log-reader.ts';
 import { decodeMessage, type FetchedRecord } from './message-codec.ts';
 
@@ -133,32 +134,5 @@ function collect(
 }
 
 export function positionOf(target: StreamTarget, start: ReadStart, offsets: TopicOffsets): Position {
-  if (start === 'earliest') {
-    return [...offsets.earliest];
-  }
-  if (start === 'latest') {
-    return [...offsets.latest];
-  }
-  if (!Array.isArray(start) || start.length !== target.partitions) {
-    throw errors.invalidInput(
-      'position',
-      start,
-      `an array of ${target.partitions} offsets, one per partition of queue ${JSON.stringify(target.name)}`,
-    );
-  }
-  for (let partition = 0; partition < target.partitions; partition++) {
-    const offset = start[partition];
-    const earliest = offsets.earliest[partition] ?? 0;
-    const latest = offsets.latest[partition] ?? 0;
-    if (!Number.isSafeInteger(offset) || offset! < 0) {
-      throw errors.invalidInput(`position[${partition}]`, offset, 'a non-negative integer offset');
-    }
-    if (offset! > latest) {
-      throw errors.outOfRange(`position[${partition}]`, offset!, earliest, latest);
-    }
-    if (offset! < earliest) {
-      throw errors.cursorExpired(target.name, partition, offset!, earliest);
-    }
-  }
-  return [...start];
+  return resolvePosition(target.name, start, offsets.earliest, offsets.latest);
 }

@@ -1,5 +1,6 @@
 import { errors } from '../../errors.ts';
 import type { Position, ReadEntry, ReadResult, ReadStart } from '../engine.ts';
+import { resolvePosition } from '../request-checks.ts';
 import type { SqliteContext } from './context.ts';
 import { loadPartitionStates, type PartitionState, type QueueRow } from './queues.ts';
 import { messageColumns, toStoredMessage, type MessageRow } from './rows.ts';
@@ -72,35 +73,10 @@ export function readStream(
 }
 
 function positionOf(queue: QueueRow, start: ReadStart, states: PartitionState[]): Position {
-  if (start === 'earliest') {
-    return states.map((state) => state.earliest);
-  }
-  if (start === 'latest') {
-    return states.map((state) => state.next);
-  }
-  checkPosition(queue, start, states);
-  return [...start];
-}
-
-function checkPosition(queue: QueueRow, position: Position, states: PartitionState[]): void {
-  if (!Array.isArray(position) || position.length !== states.length) {
-    throw errors.invalidInput(
-      'position',
-      position,
-      `an array of ${states.length} offsets, one per partition of queue ${JSON.stringify(queue.name)}`,
-    );
-  }
-  for (let partition = 0; partition < states.length; partition++) {
-    const offset = position[partition];
-    const state = states[partition]!;
-    if (!Number.isSafeInteger(offset) || offset! < 0) {
-      throw errors.invalidInput(`position[${partition}]`, offset, 'a non-negative integer offset');
-    }
-    if (offset! > state.next) {
-      throw errors.outOfRange(`position[${partition}]`, offset!, state.earliest, state.next);
-    }
-    if (offset! < state.earliest) {
-      throw errors.cursorExpired(queue.name, partition, offset!, state.earliest);
-    }
-  }
+  return resolvePosition(
+    queue.name,
+    start,
+    states.map((state) => state.earliest),
+    states.map((state) => state.next),
+  );
 }
