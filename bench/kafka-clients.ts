@@ -1,6 +1,6 @@
 // Produces the same records to the same broker with @platformatic/kafka, with kafkajs, and through
-// evq's Kafka engine (append in batches of 100), and prints the rate of each with the CPU time this
-// process spent, since the load generator shares the machine with the broker. The clients' rows
+// evq's Kafka engine (append in batches of 100). Prints the rate of each with the CPU time this
+// process spent, because the load generator shares the machine with the broker. The clients' rows
 // include connecting and closing; the engine's rows time the appends only. The engine runs twice:
 // with ids that the producer gave (deduplicated) and with ids that the service generated
 // (`deduplicate: false`, no dedup).

@@ -78,7 +78,7 @@ const envSchema = z.object({
   NODE_ENV: z.string().optional(),
 });
 
-/** Thrown when the environment holds an invalid setting; the message names each variable. */
+/** Error for an invalid setting in the environment. The message names each invalid variable. */
 export class ConfigError extends Error {
   constructor(message: string) {
     super(message);

@@ -1,7 +1,7 @@
 /**
  * The closed list of error codes that evq returns, each with its HTTP status and whether a retry
  * of the same request can succeed. GraphQL errors carry the code in `extensions.code`; REST
- * answers with the status and `{ error: { code, message, details } }`.
+ * responds with the status and `{ error: { code, message, details } }`.
  */
 export const errorCodes = {
   BAD_USER_INPUT: { status: 400, retryable: false },

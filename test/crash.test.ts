@@ -14,7 +14,7 @@ afterAll(async () => {
   if (dataDir) await rm(dataDir, { recursive: true, force: true });
 });
 
-/** A process killed by a signal keeps `exitCode` null and sets `signalCode` instead. */
+/** Returns whether the child exited. One killed by a signal keeps `exitCode` null and sets `signalCode`. */
 function hasExited(child: ChildProcess): boolean {
   return child.exitCode !== null || child.signalCode !== null;
 }

@@ -1,4 +1,4 @@
-// Baseline: a bare node:http server that parses a JSON body and answers fixed JSON.
+// Baseline: a bare node:http server that parses a JSON body and returns fixed JSON.
 import { createServer } from 'node:http';
 
 const reply = JSON.stringify({ id: '00000000-0000-0000-0000-000000000000', duplicate: false });

@@ -1,4 +1,4 @@
-// Baseline: a bare graphql-yoga server answering a trivial publish mutation without storage.
+// Baseline: a bare graphql-yoga server that resolves a trivial publish mutation without storage.
 import { createServer } from 'node:http';
 import { createSchema, createYoga } from 'graphql-yoga';
 

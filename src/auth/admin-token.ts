@@ -15,8 +15,9 @@ export interface AdminToken {
 }
 
 /**
- * Returns the admin token: `EVQ_ADMIN_TOKEN` when set; in dev mode the token stored in the data
- * folder, generated and stored (mode 0600) on the first start. Throws in production without one.
+ * Returns the admin token: `EVQ_ADMIN_TOKEN` when it is set. In dev mode it is otherwise the token
+ * in the data folder, generated and stored (mode 0600) on the first start. Throws in production
+ * without EVQ_ADMIN_TOKEN.
  */
 export async function loadAdminToken(config: Config): Promise<AdminToken> {
   if (config.adminToken) return { token: config.adminToken, generated: false };

@@ -1,4 +1,4 @@
-/** Who is calling. Until users, services and queue keys land, the admin is the only principal. */
+/** Caller of an operation. Until users, services and queue keys exist, the admin is the only principal. */
 export interface Principal {
   kind: 'admin';
   /** Stable id recorded as a message's `producer`. */

@@ -5,7 +5,7 @@
  *
  * What every engine guarantees:
  * - `append` resolves only after the messages are durable (SQLite: committed in WAL; Kafka:
- *   acknowledged by all in-sync replicas). A crash of the evq process after that never loses them.
+ *   acknowledged by all in-sync replicas). A crash of the evq process after that does not lose them (the crash test checks it).
  * - A queue has `partitions` partitions. A message goes to the partition chosen from its key
  *   (messages without a key are spread), so messages with the same key keep their order.
  *   Offsets are per partition, start at 0 and grow by at least 1 for each message.
@@ -107,7 +107,7 @@ export interface AppendResult {
   duplicate: boolean;
 }
 
-/** Where a read starts: a position, the earliest retained message, or the end of the log. */
+/** Start of a read: a position, the earliest retained message, or the end of the log. */
 export type ReadStart = Position | 'earliest' | 'latest';
 
 export interface ReadOptions {
@@ -180,7 +180,7 @@ export interface DeadLetter {
 
 export interface AckOutcome {
   receipt: string;
-  /** False when the receipt is malformed, expired or already used; `error` says which. */
+  /** False when the receipt is malformed, expired or already used; `error` gives the reason. */
   acked: boolean;
   error?: string;
 }
@@ -237,8 +237,8 @@ export interface Engine {
   /**
    * Leases up to `limit` ready messages to a receiver of `group`. A message is ready when its
    * `deliverAt` and any nack delay have passed and it has no live lease. A lease that expires
-   * makes the message ready again with the next attempt; a message whose attempt would pass the
-   * queue's `maxAttempts` moves to the dead-letter queue instead. A group that has never received
+   * makes the message ready again with the next attempt. A message whose next attempt would pass
+   * the queue's `maxAttempts` moves to the dead-letter queue instead. A group that has never received
    * starts at the earliest retained message.
    */
   receive(queue: string, group: string, options: ReceiveOptions): Promise<Lease[]>;

@@ -3,7 +3,7 @@ import type { Logger } from '../observability/logger.ts';
 import type { QueueService } from '../queues/queue-service.ts';
 import type { StreamHub } from '../queues/stream-hub.ts';
 
-/** What every resolver receives, built once per HTTP request or graphql-ws operation. */
+/** Context that every resolver receives, built once per HTTP request or graphql-ws operation. */
 export interface Context {
   service: QueueService;
   hub: StreamHub;

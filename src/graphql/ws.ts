@@ -66,7 +66,7 @@ export function createWebSocketServer(options: WebSocketOptions): WebSocketServe
         } catch (error) {
           const reason = (error as Error).message;
           logger.info({ remote: ctx.extra.request.socket.remoteAddress, reason }, 'websocket rejected');
-          // graphql-ws would close with the bare reason "Forbidden"; closing first tells the client why.
+          // graphql-ws would close with the bare reason "Forbidden"; closing first gives the client the reason.
           ctx.extra.socket.close(CloseCode.Forbidden, truncateReason(`Forbidden: ${reason}`));
           return false;
         }

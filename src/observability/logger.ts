@@ -5,7 +5,7 @@ export type Logger = PinoLogger;
 
 export interface LoggerOptions {
   level: LevelWithSilent;
-  /** Where JSON lines go; standard output when omitted. */
+  /** Destination of the JSON lines; standard output when omitted. */
   destination?: NodeJS.WritableStream;
 }
 
@@ -21,7 +21,7 @@ export function createLogger(options: LoggerOptions): Logger {
   );
 }
 
-/** A logger that drops everything, for tests and embedded use. */
+/** Creates a logger that drops everything, for tests and embedded use. */
 export function silentLogger(): Logger {
   return pino({ level: 'silent' });
 }

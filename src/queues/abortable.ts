@@ -1,6 +1,6 @@
 /**
  * Wraps an async generator so that `return()` and `throw()` from the consumer abort the signal it
- * was given. A plain generator suspended in an `await` only sees `return()` after that await
+ * was given. A plain generator suspended in an `await` only handles `return()` after that await
  * settles, which would keep an unsubscribed client's long-poll running for up to its full wait.
  * `onEnd` runs once when the generator completes or the consumer stops it, even before the first
  * `next()`, when the generator's own `finally` blocks never run.

@@ -4,7 +4,7 @@ import type { DeliveryView, QueueService } from './queue-service.ts';
 export interface DeliveriesOptions {
   queue: string;
   group: string;
-  /** Max unacked deliveries this subscriber holds at once. */
+  /** Max unacked deliveries this subscriber has at once. */
   maxInFlight: number;
   visibilitySeconds: number;
   signal?: AbortSignal;

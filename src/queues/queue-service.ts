@@ -54,7 +54,7 @@ export interface QueueStatsView extends QueueStats {
   consumers: number;
 }
 
-/** Where a stream read starts, as the API takes it. */
+/** Start of a stream read, as the API takes it. */
 export interface StreamStart {
   after?: string | null;
   from?: 'EARLIEST' | 'LATEST' | null;

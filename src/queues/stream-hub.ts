@@ -3,7 +3,7 @@ import { errors, isEvqError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import { abortable } from './abortable.ts';
 
-/** What a stream subscriber receives: a message with its position, or the error that ends it. */
+/** Event of a stream subscription: a message with its position, or the error that ends it. */
 export type StreamEvent = { entry: ReadEntry; error?: undefined } | { entry?: undefined; error: Error };
 
 /** Entries a subscriber may fall behind the live tail before it goes back to reading from storage. */
@@ -22,9 +22,9 @@ interface Listener {
 
 /**
  * One engine tail of a queue, shared by every local subscriber of that queue. Each subscriber
- * first reads from storage up to the live end, then takes entries from the shared tail; a
+ * first reads from storage up to the live end, then takes entries from the shared tail. A
  * subscriber that falls too far behind drops its buffer and reads from storage again, so a slow
- * client never holds memory for the others.
+ * client cannot make the tail buffer without bound.
  */
 class QueueTail {
   readonly listeners = new Set<Listener>();
@@ -143,8 +143,8 @@ export class StreamHub {
       await tail.ready;
       let page = firstPage;
       while (!signal.aborted) {
-        // Catch up from storage until a read comes back empty; the shared tail started no later
-        // than that point, so from here on its buffer holds everything that follows.
+        // Catch up from storage until a read comes back empty. The shared tail started no later
+        // than that point, so from then on its buffer contains everything that follows.
         while (page.length > 0 && !signal.aborted) {
           for (const entry of page) {
             const accepted = accept(entry);

@@ -91,8 +91,8 @@ describe.skipIf(brokers.length === 0)('kafka engine with two instances', () => {
       child.kill('SIGKILL');
     });
     const [line] = (await once(createInterface({ input: child.stdout! }), 'line')) as [string];
-    const held = JSON.parse(line) as { id: string; attempt: number }[];
-    expect(held.map((lease) => lease.id)).toEqual(messages.map((message) => message.id));
+    const heldLeases = JSON.parse(line) as { id: string; attempt: number }[];
+    expect(heldLeases.map((lease) => lease.id)).toEqual(messages.map((message) => message.id));
     child.kill('SIGKILL');
     await once(child, 'exit');
 

@@ -1,4 +1,4 @@
-/** Where the first message with an id was stored, and when. */
+/** Partition, offset and time of the first message stored with an id. */
 interface FirstAppend {
   partition: number;
   offset: number;

@@ -1,7 +1,7 @@
 import type { FetchedRecord, RecordToProduce } from './message-codec.ts';
 
 /**
- * The journal is a compacted topic per queue, partitioned like the queue: partition p holds the
+ * The journal is a compacted topic per queue, partitioned like the queue. Partition p contains the
  * work-queue state of every group for the records of queue partition p. Two kinds of keys:
  * - [group, offset]: the owner's latest state of that delivery (a lease, a nack delay, done).
  * - [group, offset, requestId]: an ack, nack or extend that any instance wrote for the owner to
@@ -39,7 +39,7 @@ export interface DeliveryRequest {
   writer: string;
 }
 
-/** The owner's answer to a request. */
+/** The owner's verdict on a request. */
 export interface RequestVerdict {
   kind: 'verdict';
   ok: boolean;
@@ -58,7 +58,7 @@ export interface JournalEntry {
   /** The request id for request and verdict records; undefined for states. */
   requestId?: string;
   value: JournalValue | null;
-  /** Where this record sits in the journal partition. */
+  /** Offset of this record in the journal partition. */
   journalOffset: number;
 }
 

@@ -33,7 +33,7 @@ export const maxFetchWaitMs = 10_000;
  * Reads topics without a consumer group: offsets, metadata and fetches by partition and offset.
  * The broker processes the requests of one connection in order, so a long-poll fetch would hold
  * up every request behind it. Each fetch therefore takes a connection pool of its own (a lane)
- * and gives it back afterwards; metadata and offset requests use the consumer's own pool.
+ * and gives it back afterwards. Metadata and offset requests use the consumer's own pool.
  */
 export class LogReader {
   readonly #consumer: Consumer;

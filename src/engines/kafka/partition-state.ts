@@ -21,7 +21,7 @@ export interface Delivery {
 }
 
 /**
- * What the owner of one partition of a group holds in memory: every fetched record that is not
+ * In-memory state of the owner of one partition of a group: every fetched record that is not
  * done yet, in offset order, and the journal states of records it has not fetched yet.
  */
 export class PartitionState {
@@ -92,7 +92,7 @@ export class PartitionState {
     Object.assign(delivery, { attempt: state.attempt, leased: state.leased, token: state.token, until: state.until, error: state.error });
   }
 
-  /** The lowest offset that is not done: where the group's committed offset may move. */
+  /** Returns the lowest offset that is not done, which the group's committed offset may move to. */
   lowestPending(): number {
     for (const offset of this.deliveries.keys()) {
       return Math.min(offset, this.fetchNext);

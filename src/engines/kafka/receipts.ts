@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto';
 
-/** What a receipt names: a group's delivery of one record, and the lease that delivered it. */
+/** Fields of a receipt: a group's delivery of one record, and the lease that delivered it. */
 export interface ReceiptFields {
   group: string;
   partition: number;

@@ -16,7 +16,7 @@ const readBytesPerPartition = 1024 * 1024;
 
 /**
  * Reads a queue topic from a position without a consumer group, merging partitions by publish
- * time. A read that finds nothing long-polls the broker, which answers as soon as any partition
+ * time. A read that finds nothing long-polls the broker, which responds as soon as any partition
  * receives a record.
  */
 export class StreamReader {

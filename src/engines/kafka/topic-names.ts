@@ -1,7 +1,7 @@
 /**
  * Names of the Kafka topics and consumer groups that evq uses. Queue names match
- * /^[A-Za-z0-9][A-Za-z0-9._-]*$/, so a queue topic never starts with `<prefix>__`, and the
- * internal topics below cannot collide with any queue.
+ * /^[A-Za-z0-9][A-Za-z0-9._-]*$/ (the queue service rejects others), so a queue topic never starts
+ * with `<prefix>__`, and the internal topics below cannot collide with any queue.
  */
 export class TopicNames {
   readonly prefix: string;
@@ -10,35 +10,35 @@ export class TopicNames {
     this.prefix = prefix;
   }
 
-  /** The topic that stores a queue's messages. */
+  /** Returns the topic that stores a queue's messages. */
   queue(name: string): string {
     return `${this.prefix}${name}`;
   }
 
-  /** The single-partition topic that stores a queue's dead letters. */
+  /** Returns the single-partition topic that stores a queue's dead letters. */
   deadLetters(name: string): string {
     return `${this.prefix}__dlq.${name}`;
   }
 
-  /** The topic, partitioned like the queue, that journals leases, acks and nacks of every group. */
+  /** Returns the topic, partitioned like the queue, that journals every group's leases, acks and nacks. */
   journal(name: string): string {
     return `${this.prefix}__journal.${name}`;
   }
 
-  /** The compacted topic that stores every queue's configuration, keyed by queue name. */
+  /** Returns the compacted topic that stores every queue's configuration, keyed by queue name. */
   config(): string {
     return `${this.prefix}__config`;
   }
 
   /**
-   * The Kafka consumer group of an evq group. Queue names cannot contain '/', so the pair
+   * Returns the Kafka consumer group id of an evq group. Queue names cannot contain '/', so the pair
    * (queue, group) maps to one group id.
    */
   groupId(queue: string, group: string): string {
     return `${this.prefix}${queue}/${group}`;
   }
 
-  /** The prefix of every group id of a queue, for finding them when the queue is deleted. */
+  /** Returns the prefix of a queue's group ids, for finding them when the queue is deleted. */
   groupIdPrefix(queue: string): string {
     return `${this.prefix}${queue}/`;
   }

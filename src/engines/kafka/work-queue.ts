@@ -79,7 +79,7 @@ export class WorkQueue {
     }
   }
 
-  /** Acks each receipt on its own; a bad receipt gets `acked: false` and never throws. */
+  /** Acks each receipt on its own. A bad receipt gets `acked: false` instead of an error. */
   async ack(config: StoredQueueConfig, receipts: string[]): Promise<AckOutcome[]> {
     return Promise.all(
       receipts.map(async (receipt) => {

@@ -14,7 +14,7 @@ interface DedupRow {
   appended_at: number;
 }
 
-/** Rows removed per sweep, so that one sweep never blocks the event loop for long. */
+/** Max rows removed per sweep, which bounds how long one sweep blocks the event loop. */
 const sweepChunk = 10_000;
 
 /**

@@ -1,7 +1,7 @@
 import type { SqliteContext } from './context.ts';
 import { loadPartitionStates, type QueueRow } from './queues.ts';
 
-/** Offsets that one sweep examines per partition, so that one sweep never blocks the event loop for long. */
+/** Max offsets that one sweep examines per partition, which bounds how long it blocks the event loop. */
 const retentionChunk = 10_000;
 
 /**

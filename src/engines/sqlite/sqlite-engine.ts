@@ -66,8 +66,8 @@ const tailBatchSize = 500;
 
 /**
  * The embedded engine: every queue in one SQLite database in WAL mode, through `node:sqlite`.
- * Writes go through a group commit, so concurrent callers share transactions; reads run at once
- * on the same connection and never read a half-done transaction, because both are synchronous.
+ * Writes go through a group commit, so concurrent callers share transactions. Reads run at once
+ * on the same connection and never see a half-done transaction, because both are synchronous.
  */
 export class SqliteEngine implements Engine {
   readonly kind = 'sqlite' as const;
