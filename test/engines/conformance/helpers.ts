@@ -22,6 +22,21 @@ export interface ConformanceSuite {
   engine(): Engine;
 }
 
+/** Runs `test` on an engine of its own from `setup` and closes whatever engine it ends with. */
+export async function withOwnEngine(
+  setup: ConformanceSetup,
+  test: (engine: Engine, replace: (next: Engine) => void) => Promise<void>,
+): Promise<void> {
+  let engine = await setup.create();
+  try {
+    await test(engine, (next) => {
+      engine = next;
+    });
+  } finally {
+    await engine.close();
+  }
+}
+
 /** Dedup window passed to `append` where a test does not care: ten minutes. */
 export const dedupWindowMs = 600_000;
 

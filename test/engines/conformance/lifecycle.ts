@@ -1,6 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import type { Engine } from '../../../src/engines/engine.ts';
 import {
   createTestQueue,
   dedupWindowMs,
@@ -8,6 +7,7 @@ import {
   newMessage,
   newMessages,
   readAll,
+  withOwnEngine,
   type ConformanceSuite,
 } from './helpers.ts';
 
@@ -15,21 +15,9 @@ import {
 export function describeLifecycle(suite: ConformanceSuite): void {
   const { setup } = suite;
 
-  /** Runs `test` on an engine of its own and closes whatever engine it ends with. */
-  async function withOwnEngine(test: (engine: Engine, replace: (next: Engine) => void) => Promise<void>): Promise<void> {
-    let engine = await setup.create();
-    try {
-      await test(engine, (next) => {
-        engine = next;
-      });
-    } finally {
-      await engine.close();
-    }
-  }
-
   describe('lifecycle', () => {
     it('isReady is true while open and false after close', async () => {
-      await withOwnEngine(async (engine) => {
+      await withOwnEngine(setup, async (engine) => {
         expect(await engine.isReady()).toBe(true);
         await engine.close();
         expect(await engine.isReady()).toBe(false);
@@ -37,7 +25,7 @@ export function describeLifecycle(suite: ConformanceSuite): void {
     });
 
     it('close is idempotent and later calls are ENGINE_UNAVAILABLE', async () => {
-      await withOwnEngine(async (engine) => {
+      await withOwnEngine(setup, async (engine) => {
         const queue = await createTestQueue(engine, {}, { cleanup: false });
 
         await Promise.all([engine.close(), engine.close()]);
@@ -54,7 +42,7 @@ export function describeLifecycle(suite: ConformanceSuite): void {
     });
 
     it('close waits for pending appends and wakes waiters', async () => {
-      await withOwnEngine(async (engine, replace) => {
+      await withOwnEngine(setup, async (engine, replace) => {
         const queue = await createTestQueue(engine, {}, { cleanup: false });
         const controller = new AbortController();
         const tail = engine.tail(queue, 'latest', controller.signal)[Symbol.asyncIterator]();
@@ -86,7 +74,7 @@ export function describeLifecycle(suite: ConformanceSuite): void {
 
   describe.skipIf(setup.reopen === undefined)('restart', () => {
     it('messages, leases, dead letters and dedup survive a restart', async () => {
-      await withOwnEngine(async (engine, replace) => {
+      await withOwnEngine(setup, async (engine, replace) => {
         const queue = await createTestQueue(engine, { partitions: 2, maxAttempts: 1 }, { cleanup: false });
         const messages = newMessages(3, { key: 'same' });
         const appended = await engine.append(queue, messages, dedupWindowMs);
@@ -111,7 +99,7 @@ export function describeLifecycle(suite: ConformanceSuite): void {
     });
 
     it('a lease held across a restart is redelivered with the next attempt', async () => {
-      await withOwnEngine(async (engine, replace) => {
+      await withOwnEngine(setup, async (engine, replace) => {
         const queue = await createTestQueue(engine, {}, { cleanup: false });
         const message = newMessage();
         await engine.append(queue, [message], dedupWindowMs);
