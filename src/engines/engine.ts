@@ -185,8 +185,73 @@ export interface AckOutcome {
   error?: string;
 }
 
+/** One entry of the shared records. */
+export interface SharedRecord {
+  key: string;
+  value: string;
+}
+
+/**
+ * A small map of string records that every evq instance on the same storage shares, with change
+ * notifications. It is meant for settings that must be in force at every instance soon after a
+ * change, such as credentials and grants.
+ *
+ * What it guarantees:
+ * - Each instance keeps the whole map in memory and reads it all at `start()`, so `get` and `list`
+ *   never touch storage. Keep it small enough for that.
+ * - Writes are durable when `put` or `delete` resolves (SQLite: committed; Kafka: acknowledged by
+ *   all in-sync replicas), and this instance serves them from then on.
+ * - Last write wins per key. Every instance applies the writes to one key in the same order: the
+ *   order of commits (SQLite) or of offsets in the records topic (Kafka). Writes that one instance
+ *   makes take effect in the order they were called.
+ * - Listeners see every change, in that order, at every instance. Another Kafka instance applies
+ *   a change as soon as its long-poll fetch of the records topic returns the record. A test with
+ *   two instances on a local broker asserts that this takes less than a second.
+ *
+ * What it leaves out:
+ * - Transactions and conditional writes. Two keys written one after the other may reach another
+ *   instance in between, and a read-modify-write can lose a concurrent write.
+ * - Sharing between processes on SQLite. The SQLite engine serves one evq process per database
+ *   file and reads the table only at `start()`.
+ * - A size limit of its own. The Kafka broker rejects a record batch larger than the topic's
+ *   `max.message.bytes` (1 048 588 bytes by default), so a value near 1 MiB makes `put` throw
+ *   ENGINE_UNAVAILABLE there.
+ *
+ * Every method but `onChange` throws ENGINE_UNAVAILABLE before `start()` and after `close()`.
+ */
+export interface SharedRecords {
+  /** Returns the value stored under `key`, or null. Synchronous because it reads memory only. */
+  get(key: string): string | null;
+  /**
+   * Returns every record whose key starts with `prefix` (all when empty), sorted by key in UTF-16
+   * code unit order, the order of JavaScript's `<` on strings.
+   */
+  list(prefix: string): SharedRecord[];
+  /**
+   * Stores `value` under `key`. Resolves once this instance serves the new value: `get` returns
+   * it (unless a later write replaced it) and the listeners have run. Throws BAD_USER_INPUT when
+   * `key` is not a non-empty string or `value` is not a string.
+   */
+  put(key: string, value: string): Promise<void>;
+  /**
+   * Removes `key` and resolves once this instance no longer serves it. Removing a missing key is
+   * not an error. Throws BAD_USER_INPUT like `put`.
+   */
+  delete(key: string): Promise<void>;
+  /**
+   * Calls `listener` after each put and after each delete that removed a key, whether made here
+   * or at another instance. `value` is null for a delete. A listener added before `start()` also
+   * gets each record that `start()` loads, as a put. A listener that throws is logged and does not
+   * stop the others. Returns a function that removes the listener.
+   */
+  onChange(listener: (key: string, value: string | null) => void): () => void;
+}
+
 export interface Engine {
   readonly kind: 'sqlite' | 'kafka';
+
+  /** The shared records of every instance on this storage, usable after `start()`. */
+  readonly records: SharedRecords;
 
   /** Opens storage and starts background work. Called once before anything else. */
   start(): Promise<void>;

@@ -67,3 +67,24 @@ export function resolvePosition(queue: string, start: ReadStart, earliest: numbe
   }
   return [...start];
 }
+
+/** Throws BAD_USER_INPUT unless `key` is a non-empty string, as shared record keys must be. */
+export function checkRecordKey(key: unknown): void {
+  if (typeof key !== 'string' || key.length === 0) {
+    throw errors.invalidInput('key', key, 'a non-empty string');
+  }
+}
+
+/** Throws BAD_USER_INPUT unless `value` is a string, as shared record values must be. */
+export function checkRecordValue(value: unknown): void {
+  if (typeof value !== 'string') {
+    throw errors.invalidInput('value', value, 'a string');
+  }
+}
+
+/** Throws BAD_USER_INPUT unless `prefix` is a string; an empty prefix lists every shared record. */
+export function checkRecordPrefix(prefix: unknown): void {
+  if (typeof prefix !== 'string') {
+    throw errors.invalidInput('prefix', prefix, 'a string');
+  }
+}

@@ -4,6 +4,7 @@ import { describeDeadLetters } from './conformance/dead-letters.ts';
 import type { ConformanceSetup } from './conformance/helpers.ts';
 import { describeLifecycle } from './conformance/lifecycle.ts';
 import { describeQueues } from './conformance/queues.ts';
+import { describeSharedRecords } from './conformance/shared-records.ts';
 import { describeStream } from './conformance/stream.ts';
 import { describeWorkQueue } from './conformance/work-queue.ts';
 
@@ -42,5 +43,6 @@ export function describeEngineConformance(name: string, setup: ConformanceSetup)
     describeWorkQueue(suite);
     describeDeadLetters(suite);
     describeLifecycle(suite);
+    describeSharedRecords(suite);
   });
 }

@@ -202,6 +202,27 @@ describe('sqlite engine', () => {
     expect(lines.some((line) => line.includes(queue) && line.includes('injected failure'))).toBe(true);
   });
 
+  it('shared records load into listeners added before start', async () => {
+    const path = await databasePath();
+    const first = await openEngine(path);
+    await first.records.put('account/a', 'granted');
+    await first.records.put('account/b', 'denied');
+    await first.close();
+    const engine = new SqliteEngine({ path, logger: silentLogger() });
+    onTestFinished(async () => {
+      await engine.close();
+    });
+    const loaded: [string, string | null, string | null][] = [];
+    engine.records.onChange((key, value) => loaded.push([key, value, engine.records.get(key)]));
+
+    await engine.start();
+
+    expect(loaded.sort()).toEqual([
+      ['account/a', 'granted', 'granted'],
+      ['account/b', 'denied', 'denied'],
+    ]);
+  });
+
   it('a key filter reads past a long run of other keys', async () => {
     const engine = await openTestEngine();
     const queue = await createTestQueue(engine, {}, { cleanup: false });

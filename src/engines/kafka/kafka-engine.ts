@@ -28,6 +28,7 @@ import { ProduceBatcher, type StringProducer } from './produce-batcher.ts';
 import { Publisher } from './publisher.ts';
 import { QueueAdmin, toQueueConfig } from './queue-admin.ts';
 import { ReadinessProbe } from './readiness.ts';
+import { KafkaSharedRecords } from './shared-records.ts';
 import { checkReadOptions, checkReceiveOptions } from '../request-checks.ts';
 import { groupStats } from './stats.ts';
 import { StreamReader, type StreamTarget } from './stream-reader.ts';
@@ -56,10 +57,12 @@ const tailBatchSize = 500;
  * configuration lives in a compacted config topic that every instance follows, and its dead
  * letters live in a topic of their own. Leases, acks and nacks are journaled in a compacted topic
  * partitioned like the queue. Each (queue, group) is a Kafka consumer group, so each partition has
- * one owning instance at a time.
+ * one owning instance at a time. The shared records live in a second compacted topic that every
+ * instance follows.
  */
 export class KafkaEngine implements Engine {
   readonly kind = 'kafka' as const;
+  readonly records: KafkaSharedRecords;
   readonly #logger: Logger;
   readonly #names: TopicNames;
   readonly #admin: Admin;
@@ -101,6 +104,11 @@ export class KafkaEngine implements Engine {
     this.#reader = new LogReader(brokers, `${clientId}-reader`, this.#logger);
     this.#batcher = new ProduceBatcher(this.#producer, this.#logger);
     this.#store = new ConfigStore(this.#names.config(), this.#admin, this.#reader, this.#batcher, this.#logger);
+    this.records = new KafkaSharedRecords(
+      this.#names.records(),
+      { admin: this.#admin, reader: this.#reader, batcher: this.#batcher, logger: this.#logger },
+      { checkOpen: (operation) => this.#checkOpen(operation), run: (operation, run) => this.#run(operation, run) },
+    );
     this.#queues = new QueueAdmin(this.#admin, this.#store, this.#reader, this.#names, this.#logger);
     this.#publisher = new Publisher(this.#batcher, this.#partitioner, this.#reader, this.#logger);
     this.#stream = new StreamReader(this.#reader);
@@ -132,9 +140,11 @@ export class KafkaEngine implements Engine {
     }
     this.#started = true;
     try {
-      await this.#store.start();
+      await Promise.all([this.#store.start(), this.records.start()]);
     } catch (error) {
       this.#logger.error({ err: error }, 'starting the kafka engine failed');
+      // Closing stops the follow loop of whichever topic did start.
+      await this.close();
       throw errors.engineUnavailable('start', error);
     }
     this.#logger.info({ queues: this.#store.list('').length }, 'kafka engine started');
@@ -362,8 +372,9 @@ export class KafkaEngine implements Engine {
     this.#publisher.close();
     const membersStopped = await this.#workQueue.close();
     const storeStopped = this.#store.close();
+    const recordsStopped = this.records.close();
     await this.#reader.close();
-    await Promise.allSettled([membersStopped, storeStopped]);
+    await Promise.allSettled([membersStopped, storeStopped, recordsStopped]);
     await Promise.allSettled([this.#producer.close(), this.#admin.close()]);
     this.#logger.info('kafka engine closed');
   }

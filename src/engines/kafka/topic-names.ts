@@ -30,6 +30,11 @@ export class TopicNames {
     return `${this.prefix}__config`;
   }
 
+  /** Returns the compacted topic that stores the engine's shared records, keyed by record key. */
+  records(): string {
+    return `${this.prefix}__records`;
+  }
+
   /**
    * Returns the Kafka consumer group id of an evq group. Queue names cannot contain '/', so the pair
    * (queue, group) maps to one group id.

@@ -112,6 +112,13 @@ const migrations: readonly string[] = [
   );
   CREATE INDEX dead_letters_by_queue ON dead_letters (queue_id, sequence);
   `,
+  `
+  -- The engine's shared records, loaded into memory at start.
+  CREATE TABLE shared_records (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+  );
+  `,
 ];
 
 /** Runs the migrations that the database has not run yet, each in its own transaction. */

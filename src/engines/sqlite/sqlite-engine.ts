@@ -39,6 +39,7 @@ import {
   updateQueueRow,
 } from './queues.ts';
 import { applyRetention } from './retention.ts';
+import { SqliteSharedRecords } from './shared-records.ts';
 import { queueStats } from './stats.ts';
 import { readStream, resolveStart } from './stream.ts';
 import { configureConnection, migrate } from './schema.ts';
@@ -71,6 +72,7 @@ const tailBatchSize = 500;
  */
 export class SqliteEngine implements Engine {
   readonly kind = 'sqlite' as const;
+  readonly records: SqliteSharedRecords;
   readonly #options: SqliteEngineOptions;
   readonly #logger: Logger;
   readonly #notifier = new Notifier();
@@ -86,6 +88,13 @@ export class SqliteEngine implements Engine {
   constructor(options: SqliteEngineOptions) {
     this.#options = options;
     this.#logger = options.logger.child({ component: 'sqlite-engine' });
+    this.records = new SqliteSharedRecords(
+      {
+        requireOpen: (operation) => this.#requireOpen(operation),
+        write: (operation, run) => this.#write(operation, null, run),
+      },
+      this.#logger,
+    );
   }
 
   async start(): Promise<void> {
@@ -112,6 +121,14 @@ export class SqliteEngine implements Engine {
     });
     this.#sweepTimer = setInterval(() => void this.#sweep(), this.#options.sweepIntervalMs ?? 1000);
     this.#sweepTimer.unref();
+    // Loaded last, so that listeners which run during the load can already read and write records.
+    try {
+      this.records.load(this.#context!);
+    } catch (error) {
+      this.#logger.error({ err: error, path }, 'loading the shared records failed');
+      await this.close();
+      throw errors.engineUnavailable('start', error);
+    }
     this.#logger.info({ path, sync }, 'sqlite engine started');
   }
 
