@@ -28,6 +28,24 @@ async function createQueue(engine: KafkaEngine, settings: { maxAttempts?: number
   return name;
 }
 
+/**
+ * Resolves with the first change of `key` that `engine`'s shared records report, or rejects when
+ * none comes within `timeoutMs` of this call.
+ */
+function nextRecordChange(engine: KafkaEngine, key: string, timeoutMs: number): Promise<string | null> {
+  const { promise, resolve, reject } = Promise.withResolvers<string | null>();
+  const timer = setTimeout(() => reject(new Error(`No change of ${key} arrived within ${timeoutMs} ms.`)), timeoutMs);
+  const stop = engine.records.onChange((changedKey, value) => {
+    if (changedKey === key) {
+      resolve(value);
+    }
+  });
+  return promise.finally(() => {
+    clearTimeout(timer);
+    stop();
+  });
+}
+
 /** Polls `condition` every 20 ms until it holds; returns the elapsed ms, or fails after `timeoutMs`. */
 async function waitFor(condition: () => Promise<boolean>, timeoutMs: number): Promise<number> {
   const started = Date.now();
@@ -54,6 +72,42 @@ describe.skipIf(brokers.length === 0)('kafka engine with two instances', () => {
     const elapsed = await waitFor(async () => (await second.getQueue(queue)) !== null, 1000);
     expect(elapsed).toBeLessThanOrEqual(1000);
     expect(await second.getQueue(queue)).toEqual(await first.getQueue(queue));
+  });
+
+  it('a shared record change reaches the other instance within a second', async () => {
+    const first = await startInstance('first');
+    const second = await startInstance('second');
+    const key = `test-${randomUUID()}`;
+
+    const [putSeen] = await Promise.all([nextRecordChange(second, key, 1000), first.records.put(key, 'granted')]);
+    expect(putSeen).toBe('granted');
+    expect(second.records.get(key)).toBe('granted');
+    expect(second.records.list(key)).toEqual([{ key, value: 'granted' }]);
+
+    const [deleteSeen] = await Promise.all([nextRecordChange(first, key, 1000), second.records.delete(key)]);
+    expect(deleteSeen).toBeNull();
+    expect(first.records.get(key)).toBeNull();
+  });
+
+  it('an instance started later loads the shared records', async () => {
+    const first = await startInstance('first');
+    const key = `test-${randomUUID()}`;
+    await first.records.put(key, 'granted');
+    const later = new KafkaEngine({ brokers, logger: silentLogger(), topicPrefix, instanceId: 'later' });
+    onTestFinished(async () => {
+      await later.close();
+    });
+    const loaded: [string | null, string | null][] = [];
+    later.records.onChange((changedKey, value) => {
+      if (changedKey === key) {
+        loaded.push([value, later.records.get(changedKey)]);
+      }
+    });
+
+    await later.start();
+
+    expect(loaded).toEqual([['granted', 'granted']]);
+    expect(later.records.get(key)).toBe('granted');
   });
 
   it('an ack at the other instance completes the message', async () => {
