@@ -1,10 +1,9 @@
 #!/usr/bin/env node
 import { mkdir } from 'node:fs/promises';
-import { printSchema } from 'graphql';
-import { loadAdminToken } from './auth/admin-token.ts';
+import { loadAdminToken, loadMasterKey } from './auth/bootstrap-secrets.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { createEngine } from './engines/create-engine.ts';
-import { buildSchema } from './graphql/schema.ts';
+import { printEvqSchema } from './graphql/schema.ts';
 import { createLogger } from './observability/logger.ts';
 import { EvqServer } from './server.ts';
 
@@ -28,8 +27,9 @@ async function serve(): Promise<void> {
     );
   }
 
+  const masterKey = await loadMasterKey(config);
   const engine = await createEngine(config, logger);
-  const server = new EvqServer({ config, engine, adminToken: admin.token, logger });
+  const server = new EvqServer({ config, engine, adminToken: admin.token, masterKey, logger });
   await server.start();
 
   let stopping = false;
@@ -60,7 +60,7 @@ async function main(argv: string[]): Promise<void> {
       await serve();
       return;
     case 'print-schema':
-      process.stdout.write(`${printSchema(buildSchema())}\n`);
+      process.stdout.write(printEvqSchema());
       return;
     case 'help':
     case '--help':

@@ -3,7 +3,7 @@ import { type IncomingMessage, type Server, type ServerResponse, createServer } 
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { WebSocketServer } from 'ws';
-import { Authenticator } from './auth/admin-token.ts';
+import { AccessControl } from './auth/access-control.ts';
 import type { Config } from './config.ts';
 import type { Engine } from './engines/engine.ts';
 import { errors } from './errors.ts';
@@ -21,6 +21,8 @@ export interface EvqServerOptions {
   config: Config;
   engine: Engine;
   adminToken: string;
+  /** 32 bytes that derive the key signing service tokens; the same at every instance of one cluster. */
+  masterKey: Buffer;
   logger: Logger;
   metrics?: Metrics;
 }
@@ -35,6 +37,7 @@ export class EvqServer {
   readonly engine: Engine;
   readonly service: QueueService;
   readonly metrics: Metrics;
+  readonly access: AccessControl;
   readonly #logger: Logger;
   readonly #hub: StreamHub;
   readonly #yoga: EvqYoga;
@@ -54,21 +57,29 @@ export class EvqServer {
     this.metrics = options.metrics ?? new Metrics();
     this.service = new QueueService({ engine, limits: config.limits, logger, metrics: this.metrics });
     this.#hub = new StreamHub(engine, logger);
-    const authenticator = new Authenticator(options.adminToken);
+    this.access = new AccessControl({
+      records: engine.records,
+      adminToken: options.adminToken,
+      masterKey: options.masterKey,
+      config: config.auth,
+      logger,
+      metrics: this.metrics,
+    });
 
     this.#yoga = createGraphQLServer({
       service: this.service,
       hub: this.#hub,
-      authenticator,
+      access: this.access,
       limits: config.limits,
+      production: !config.devMode,
       logger,
       metrics: this.metrics,
       shutdownSignal: this.#shutdown.signal,
     });
-    this.#ws = createWebSocketServer({ yoga: this.#yoga, authenticator, limits: config.limits, logger, metrics: this.metrics });
+    this.#ws = createWebSocketServer({ yoga: this.#yoga, access: this.access, limits: config.limits, logger, metrics: this.metrics });
     this.#restOptions = {
       service: this.service,
-      authenticator,
+      access: this.access,
       logger,
       metrics: this.metrics,
       maxBodyBytes: config.limits.maxPayloadBytes + 64 * 1024,
@@ -129,6 +140,7 @@ export class EvqServer {
     await closed;
     await new Promise<void>((resolve) => this.#ws.close(() => resolve()));
     await this.#yoga.dispose();
+    this.access.close();
     await this.engine.close();
     this.#logger.info('evq stopped');
   }

@@ -1,10 +1,33 @@
 import SchemaBuilder from '@pothos/core';
+import DirectivesPlugin from '@pothos/plugin-directives';
+import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import { GraphQLScalarType, Kind } from 'graphql';
 import { DateTimeResolver, JSONResolver } from 'graphql-scalars';
+import type { AccessRequest } from '../auth/grants.ts';
+import type { QueueAction } from '../auth/principal.ts';
+import { EvqError } from '../errors.ts';
 import type { Context } from './context.ts';
+
+/** A caller allowed to use a field, as printed in `@auth(requires: …)`. */
+export type AuthRequirement = 'ADMIN' | 'SERVICE' | 'AUTHENTICATED';
+
+/** A queue operation with the number of messages it publishes, checked by the `queueAction` scope. */
+export interface QueueActionScope extends AccessRequest {
+  messageCount?: number;
+}
 
 export const builder = new SchemaBuilder<{
   Context: Context;
+  AuthScopes: {
+    admin: boolean;
+    service: boolean;
+    authenticated: boolean;
+    queueAction: QueueActionScope;
+  };
+  Directives: {
+    auth: { locations: 'FIELD_DEFINITION'; args: { requires: AuthRequirement[] } };
+    queueAction: { locations: 'FIELD_DEFINITION'; args: { action: QueueAction } };
+  };
   Scalars: {
     JSON: { Input: unknown; Output: unknown };
     DateTime: { Input: Date; Output: Date };
@@ -13,7 +36,30 @@ export const builder = new SchemaBuilder<{
   DefaultFieldNullability: false;
   DefaultInputFieldRequiredness: false;
 }>({
+  plugins: [ScopeAuthPlugin, DirectivesPlugin],
+  // The object form is what @graphql-tools/utils reads when it prints the schema with directives.
+  directives: { useGraphQLToolsUnorderedDirectives: true },
   defaultFieldNullability: false,
+  scopeAuth: {
+    // Subscriptions are checked when they start, not on each event.
+    authorizeOnSubscribe: true,
+    cacheKey: (value) => JSON.stringify(value),
+    authScopes: (ctx) => ({
+      admin: ctx.principal.kind === 'admin',
+      service: ctx.principal.kind === 'service',
+      authenticated: true,
+      // Throws FORBIDDEN or RATE_LIMITED with the reason, which reaches the caller unchanged.
+      queueAction: (request) => {
+        ctx.access.authorize(ctx.principal, request, request.messageCount);
+        return true;
+      },
+    }),
+    unauthorizedError: (_parent, ctx, info) =>
+      new EvqError('FORBIDDEN', `Forbidden: ${info.parentType.name}.${info.fieldName} is not allowed for ${ctx.principal.id}.`, {
+        principal: ctx.principal.id,
+        field: `${info.parentType.name}.${info.fieldName}`,
+      }),
+  },
 });
 
 builder.addScalarType('JSON', JSONResolver);

@@ -1,3 +1,4 @@
+import type { AccessControl } from '../auth/access-control.ts';
 import type { Principal } from '../auth/principal.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { QueueService } from '../queues/queue-service.ts';
@@ -7,6 +8,7 @@ import type { StreamHub } from '../queues/stream-hub.ts';
 export interface Context {
   service: QueueService;
   hub: StreamHub;
+  access: AccessControl;
   principal: Principal;
   requestId: string;
   /** Returns the request's child logger, created on first use. */

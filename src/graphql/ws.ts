@@ -4,8 +4,10 @@ import { GraphQLError, type ExecutionArgs } from 'graphql';
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
-import type { Authenticator } from '../auth/admin-token.ts';
+import type { WebSocket } from 'ws';
+import type { AccessControl } from '../auth/access-control.ts';
 import type { Principal } from '../auth/principal.ts';
+import { isEvqError } from '../errors.ts';
 import type { Limits } from '../config.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
@@ -17,6 +19,11 @@ export const shutdownCloseCode = 1001;
 
 interface SocketState {
   principal?: Principal;
+  /** The credential from connectionParams, kept to check it again on each subscribe and on revocation. */
+  authorization?: unknown;
+  socket?: WebSocket;
+  /** Closes the socket when the credential expires. */
+  expiryTimer?: NodeJS.Timeout;
   /** Aborts long-polls of this socket's queries and mutations when it closes. */
   controller: AbortController;
   subscriptions: Set<string>;
@@ -29,19 +36,25 @@ type ExecutionRoots = {
 
 export interface WebSocketOptions {
   yoga: EvqYoga;
-  authenticator: Authenticator;
+  access: AccessControl;
   limits: Limits;
   logger: Logger;
   metrics: Metrics;
 }
 
+/** Max delay that setTimeout accepts, in ms; a later expiry is checked again after it. */
+const maxTimerDelayMs = 2 ** 31 - 1;
+
 /**
  * Serves graphql-ws on the HTTP server's upgrade requests for `/graphql`. Credentials come in
- * `connectionParams.authorization` and are checked in onConnect; a missing or wrong token closes
- * the socket with 4403.
+ * `connectionParams.authorization` and are checked in onConnect: a missing or invalid one closes
+ * the socket with 4401 (Unauthorized, which graphql-ws clients do not retry), an expired one with
+ * 4403 (Forbidden, which they retry, asking for fresh connection params). The credential is
+ * checked again on every subscribe. When it expires, or its key or account is revoked or deleted
+ * at any instance, the socket closes with 4403.
  */
 export function createWebSocketServer(options: WebSocketOptions): WebSocketServer {
-  const { yoga, authenticator, limits, logger, metrics } = options;
+  const { yoga, access, limits, logger, metrics } = options;
   const wsServer = new WebSocketServer({ noServer: true, maxPayload: limits.maxRequestBytes });
   const states = new WeakMap<object, SocketState>();
   const stateOf = (extra: object): SocketState => {
@@ -53,26 +66,88 @@ export function createWebSocketServer(options: WebSocketOptions): WebSocketServe
     return state;
   };
 
+  /** Open sockets by the shared-record key of their stored credential. */
+  const socketsByCredential = new Map<string, Set<SocketState>>();
+
+  const forget = (state: SocketState) => {
+    clearTimeout(state.expiryTimer);
+    const credential = state.principal?.credential;
+    if (credential) {
+      const sockets = socketsByCredential.get(credential);
+      sockets?.delete(state);
+      if (sockets?.size === 0) socketsByCredential.delete(credential);
+    }
+  };
+
+  const closeForbidden = (state: SocketState, reason: string) => {
+    logger.info({ principal: state.principal?.id, reason }, 'websocket closed by authorization');
+    state.socket?.close(CloseCode.Forbidden, truncateReason(`Forbidden: ${reason}`));
+  };
+
+  const admit = (state: SocketState, principal: Principal) => {
+    forget(state);
+    state.principal = principal;
+    if (principal.credential) {
+      let sockets = socketsByCredential.get(principal.credential);
+      if (!sockets) socketsByCredential.set(principal.credential, (sockets = new Set()));
+      sockets.add(state);
+    }
+    if (principal.expiresAt !== null) {
+      const delay = Math.max(0, principal.expiresAt - Date.now());
+      state.expiryTimer = setTimeout(() => {
+        if (delay <= maxTimerDelayMs) closeForbidden(state, 'the credential expired');
+        else void recheck(state);
+      }, Math.min(delay, maxTimerDelayMs));
+      state.expiryTimer.unref();
+    }
+  };
+
+  /** Authenticates the socket's credential again; closes the socket with 4403 and returns false when it fails. */
+  const recheck = async (state: SocketState): Promise<boolean> => {
+    try {
+      admit(state, await access.authenticate(state.authorization, { transport: 'websocket' }));
+      return true;
+    } catch (error) {
+      if (!isEvqError(error)) logger.error({ err: error, principal: state.principal?.id }, 'checking a websocket credential again failed');
+      closeForbidden(state, isEvqError(error) ? error.message : 'the credential could not be checked');
+      return false;
+    }
+  };
+
+  const stopFollowing = access.store.onCredentialChange((credential) => {
+    for (const state of socketsByCredential.get(credential) ?? []) void recheck(state);
+  });
+  wsServer.on('close', stopFollowing);
   wsServer.on('connection', () => metrics.sockets.inc());
 
   useServer<Record<string, unknown>, { request: IncomingMessage }>(
     {
       execute: (args) => (args.rootValue as ExecutionRoots).execute(args) as never,
       subscribe: (args) => (args.rootValue as ExecutionRoots).subscribe(args) as never,
-      onConnect: (ctx) => {
+      onConnect: async (ctx) => {
+        const state = stateOf(ctx.extra);
+        state.socket = ctx.extra.socket;
+        state.authorization = authorizationParam(ctx.connectionParams);
+        const remote = ctx.extra.request.socket.remoteAddress;
         try {
-          stateOf(ctx.extra).principal = authenticator.authenticate(authorizationParam(ctx.connectionParams));
+          admit(state, await access.authenticate(state.authorization, { transport: 'websocket', remote }));
           return true;
         } catch (error) {
-          const reason = (error as Error).message;
-          logger.info({ remote: ctx.extra.request.socket.remoteAddress, reason }, 'websocket rejected');
-          // graphql-ws would close with the bare reason "Forbidden"; closing first gives the client the reason.
-          ctx.extra.socket.close(CloseCode.Forbidden, truncateReason(`Forbidden: ${reason}`));
+          if (!isEvqError(error)) throw error;
+          const expired = error.details.expired === true;
+          logger.info({ remote, reason: error.message }, 'websocket rejected');
+          // graphql-ws would close with a bare "Forbidden"; closing first gives the client the reason.
+          if (expired) ctx.extra.socket.close(CloseCode.Forbidden, truncateReason(`Forbidden: ${error.message}`));
+          else ctx.extra.socket.close(CloseCode.Unauthorized, truncateReason(`Unauthorized: ${error.message}`));
           return false;
         }
       },
       onSubscribe: async (ctx, id, payload) => {
         const state = stateOf(ctx.extra);
+        if (!(await recheck(state))) {
+          // The socket is closing with 4403 already; the error ends the operation if it still gets through.
+          return [new GraphQLError('Forbidden: the credential is no longer valid.', { extensions: { code: 'FORBIDDEN' } })];
+        }
         if (state.subscriptions.size >= limits.maxSubscriptionsPerSocket) {
           return [
             new GraphQLError(`Too many operations on this socket; the limit is ${limits.maxSubscriptionsPerSocket}.`, {
@@ -113,6 +188,7 @@ export function createWebSocketServer(options: WebSocketOptions): WebSocketServe
         const state = stateOf(ctx.extra);
         state.controller.abort();
         state.subscriptions.clear();
+        forget(state);
         metrics.sockets.dec();
       },
     },

@@ -2,10 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
+import { costLimitPlugin } from '@escape.tech/graphql-armor-cost-limit';
+import { initContextCache } from '@pothos/core';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { type YogaServerInstance, createYoga } from 'graphql-yoga';
-import type { Authenticator } from '../auth/admin-token.ts';
+import type { AccessControl } from '../auth/access-control.ts';
 import type { Principal } from '../auth/principal.ts';
 import type { Limits } from '../config.ts';
 import type { Logger } from '../observability/logger.ts';
@@ -13,14 +15,16 @@ import type { Metrics } from '../observability/metrics.ts';
 import type { QueueService } from '../queues/queue-service.ts';
 import type { StreamHub } from '../queues/stream-hub.ts';
 import type { Context } from './context.ts';
+import { useAuthentication } from './authentication.ts';
 import { useErrorCodes, useMaskedErrors } from './errors.ts';
+import { useAdminOnlyIntrospection } from './introspection.ts';
 import { buildSchema } from './schema.ts';
 
 /** Initial context that the HTTP or WebSocket transport passes in when it starts an operation. */
 export interface TransportContext {
   /** Set by the HTTP transport. */
   request?: Request;
-  /** Set by the graphql-ws transport, which authenticates in onConnect. */
+  /** Set by the graphql-ws transport, which authenticates in onConnect, and for HTTP by useAuthentication. */
   principal?: Principal;
   requestId?: string;
   signal?: AbortSignal;
@@ -29,8 +33,10 @@ export interface TransportContext {
 export interface YogaOptions {
   service: QueueService;
   hub: StreamHub;
-  authenticator: Authenticator;
+  access: AccessControl;
   limits: Limits;
+  /** True when NODE_ENV=production: introspection and field suggestions are then for the admin only. */
+  production: boolean;
   logger: Logger;
   metrics: Metrics;
   /** Aborts every long-poll when the server shuts down. */
@@ -41,7 +47,7 @@ export type EvqYoga = YogaServerInstance<TransportContext, Context>;
 
 /** Creates the GraphQL server for HTTP and SSE; graphql-ws reuses it through `getEnveloped`. */
 export function createGraphQLServer(options: YogaOptions): EvqYoga {
-  const { service, hub, authenticator, limits, logger, metrics, shutdownSignal } = options;
+  const { service, hub, access, limits, logger, metrics, shutdownSignal } = options;
   const armor = { propagateOnRejection: true, exposeLimits: true };
 
   return createYoga<TransportContext, Context>({
@@ -60,6 +66,9 @@ export function createGraphQLServer(options: YogaOptions): EvqYoga {
     logging: false,
     plugins: [
       useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf', 'authorization'] }),
+      useAuthentication(access, logger),
+      useAdminOnlyIntrospection(options.production),
+      costLimitPlugin({ maxCost: limits.maxCost, ...armor }),
       maxDepthPlugin({ n: limits.maxDepth, ...armor }),
       maxAliasesPlugin({ n: limits.maxAliases, ...armor }),
       maxTokensPlugin({ n: limits.maxTokens, ...armor }),
@@ -74,7 +83,8 @@ export function createGraphQLServer(options: YogaOptions): EvqYoga {
     ],
     context: (initial): Context => {
       const requestId = initial.requestId ?? initial.request?.headers.get('x-request-id') ?? randomUUID();
-      const principal = initial.principal ?? authenticator.authenticate(initial.request?.headers.get('authorization'));
+      const principal = initial.principal;
+      if (!principal) throw new Error('The operation reached the context factory without a principal.');
       // The request logger and signal are built on first use: most operations (publish, ack) need
       // neither, and building them for every request cost about a tenth of the publish CPU time.
       // They are functions, not getters, because Envelop copies the context with its getters run.
@@ -83,8 +93,11 @@ export function createGraphQLServer(options: YogaOptions): EvqYoga {
       // Envelop merges the returned context into `initial`, so its fields are read now.
       const transportSignals = [initial.signal, initial.request?.signal].filter((candidate) => candidate !== undefined);
       return {
+        // Envelop copies the context, so the scope-auth plugin's per-request cache is set up here.
+        ...initContextCache(),
         service,
         hub,
+        access,
         principal,
         requestId,
         logger: () => (requestLogger ??= logger.child({ requestId })),

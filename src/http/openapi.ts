@@ -12,8 +12,10 @@ const errorResponse = {
 const errorResponses = {
   '400': errorResponse,
   '401': errorResponse,
+  '403': errorResponse,
   '404': errorResponse,
   '413': errorResponse,
+  '429': { ...errorResponse, description: 'RATE_LIMITED; the Retry-After header gives the seconds to wait.' },
   '500': errorResponse,
   '503': errorResponse,
 };

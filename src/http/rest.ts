@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Authenticator } from '../auth/admin-token.ts';
+import type { AccessControl } from '../auth/access-control.ts';
+import type { AccessRequest } from '../auth/grants.ts';
 import type { Principal } from '../auth/principal.ts';
 import { EvqError, errors, isEvqError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
@@ -9,63 +10,87 @@ import type { PublishInput } from '../queues/validation.ts';
 
 export interface RestOptions {
   service: QueueService;
-  authenticator: Authenticator;
+  access: AccessControl;
   logger: Logger;
   metrics: Metrics;
   /** Max request body, in bytes; the payload limit itself is checked per message. */
   maxBodyBytes: number;
 }
 
-/** A route handler; `signal()` creates, on first call, a signal that aborts when the client leaves. */
-type Handler = (body: Record<string, unknown>, principal: Principal, signal: () => AbortSignal) => Promise<unknown>;
+/** A REST route: the permission it needs, read from the body, and the handler that runs once it is granted. */
+interface Route {
+  /** Returns the request that AccessControl.authorize checks, with the number of messages for PUBLISH. */
+  access(body: Record<string, unknown>): AccessRequest & { messageCount?: number };
+  /** Serves the request; `signal()` creates, on first call, a signal that aborts when the client leaves. */
+  handle(body: Record<string, unknown>, principal: Principal, signal: () => AbortSignal): Promise<unknown>;
+}
+
+/** Work-queue routes can hand out or settle a message of any key, so they need CONSUME without a key template. */
+const consume = (body: Record<string, unknown>): AccessRequest => ({ action: 'CONSUME', queue: requireString(body.queue, 'queue'), keys: null });
 
 /** Creates the REST routes for curl and services that do not speak GraphQL, with the same auth, limits and codes. */
-export function createRestRoutes(options: RestOptions): Map<string, Handler> {
+export function createRestRoutes(options: RestOptions): Map<string, Route> {
   const { service } = options;
-  return new Map<string, Handler>([
+  return new Map<string, Route>([
     [
       '/queue/publish',
-      async (body, principal) => {
-        const { queue, ...message } = body;
-        return service.publish(requireString(queue, 'queue'), message as unknown as PublishInput, principal.id);
+      {
+        access: (body) => ({
+          action: 'PUBLISH',
+          queue: requireString(body.queue, 'queue'),
+          keys: [typeof body.key === 'string' ? body.key : null],
+        }),
+        handle: async (body, principal) => {
+          const { queue, ...message } = body;
+          return service.publish(queue as string, message as unknown as PublishInput, principal.id);
+        },
       },
     ],
     [
       '/queue/receive',
-      async (body, _principal, signal) => {
-        const deliveries = await service.receive(requireString(body.queue, 'queue'), {
-          group: optional(body.group, 'default') as string,
-          limit: optional(body.limit, 1) as number,
-          waitSeconds: optional(body.waitSeconds, 0) as number,
-          visibilitySeconds: (body.visibilitySeconds ?? null) as number | null,
-          signal: signal(),
-        });
-        return {
-          deliveries: deliveries.map((delivery) => ({
-            ...delivery,
-            message: { ...delivery.message, data: JSON.parse(delivery.message.data) as unknown },
-          })),
-        };
+      {
+        access: consume,
+        handle: async (body, _principal, signal) => {
+          const deliveries = await service.receive(body.queue as string, {
+            group: optional(body.group, 'default') as string,
+            limit: optional(body.limit, 1) as number,
+            waitSeconds: optional(body.waitSeconds, 0) as number,
+            visibilitySeconds: (body.visibilitySeconds ?? null) as number | null,
+            signal: signal(),
+          });
+          return {
+            deliveries: deliveries.map((delivery) => ({
+              ...delivery,
+              message: { ...delivery.message, data: JSON.parse(delivery.message.data) as unknown },
+            })),
+          };
+        },
       },
     ],
     [
       '/queue/ack',
-      async (body) => {
-        const receipts = body.receipts ?? (body.receipt === undefined ? undefined : [body.receipt]);
-        const outcomes = await service.ack(requireString(body.queue, 'queue'), receipts as string[]);
-        return { results: outcomes.map((outcome) => (outcome.acked ? outcome : { ...outcome, code: 'RECEIPT_INVALID' })) };
+      {
+        access: consume,
+        handle: async (body) => {
+          const receipts = body.receipts ?? (body.receipt === undefined ? undefined : [body.receipt]);
+          const outcomes = await service.ack(body.queue as string, receipts as string[]);
+          return { results: outcomes.map((outcome) => (outcome.acked ? outcome : { ...outcome, code: 'RECEIPT_INVALID' })) };
+        },
       },
     ],
     [
       '/queue/nack',
-      async (body) => {
-        await service.nack(
-          requireString(body.queue, 'queue'),
-          requireString(body.receipt, 'receipt'),
-          optional(body.delaySeconds, 0) as number,
-          (body.error ?? null) as string | null,
-        );
-        return { nacked: true };
+      {
+        access: consume,
+        handle: async (body) => {
+          await service.nack(
+            body.queue as string,
+            requireString(body.receipt, 'receipt'),
+            optional(body.delaySeconds, 0) as number,
+            (body.error ?? null) as string | null,
+          );
+          return { nacked: true };
+        },
       },
     ],
   ]);
@@ -82,7 +107,7 @@ function optional(value: unknown, fallback: unknown): unknown {
 
 /** Serves one REST request: authenticates, reads the JSON body within the limit and sends a JSON response. */
 export async function serveRest(
-  handler: Handler,
+  route: Route,
   request: IncomingMessage,
   response: ServerResponse,
   options: RestOptions & { requestId: string; signal: () => AbortSignal },
@@ -93,9 +118,15 @@ export async function serveRest(
     return;
   }
   try {
-    const principal = options.authenticator.authenticate(request.headers.authorization);
+    const principal = await options.access.authenticate(request.headers.authorization, {
+      transport: 'http',
+      requestId: options.requestId,
+      remote: request.socket.remoteAddress,
+    });
     const body = await readJsonBody(request, options.maxBodyBytes);
-    const result = await handler(body, principal, options.signal);
+    const accessRequest = route.access(body);
+    options.access.authorize(principal, accessRequest, accessRequest.messageCount);
+    const result = await route.handle(body, principal, options.signal);
     sendJson(response, 200, result);
   } catch (error) {
     const evqError = isEvqError(error) ? error : null;
@@ -108,8 +139,10 @@ export async function serveRest(
   }
 }
 
-/** Sends `{ error: { code, message, details, requestId } }` with the given status. */
+/** Sends `{ error: { code, message, details, requestId } }` with the given status, and Retry-After for RATE_LIMITED. */
 export function sendError(response: ServerResponse, status: number, error: EvqError, requestId: string): void {
+  const retryAfter = error.details.retryAfterSeconds;
+  if (typeof retryAfter === 'number') response.setHeader('retry-after', String(retryAfter));
   sendJson(response, status, {
     error: { code: error.code, message: error.message, details: error.details, requestId },
   });

@@ -82,6 +82,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly authRejections = new Counter({
+    name: 'evq_auth_rejections_total',
+    help: 'Credentials rejected by authentication, by kind of credential.',
+    labelNames: ['credential'],
+    registers: [this.registry],
+  });
+
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics ?? true) {
       collectDefaultMetrics({ register: this.registry, prefix: 'evq_' });

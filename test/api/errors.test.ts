@@ -152,14 +152,14 @@ describe('bad input over REST', () => {
 });
 
 describe('bad input over graphql-ws', () => {
-  it('missing token closes the socket with 4403', async () => {
+  it('missing token closes the socket with 4401', async () => {
     const client = evq.wsClient(null);
     const closed = new Promise<{ code: number; reason: string }>((resolve) => client.on('closed', (event) => resolve(event as { code: number; reason: string })));
     const iterator = client.iterate({ query: 'subscription ($queue: String!) { messages(queue: $queue) { id } }', variables: { queue } });
     await iterator.next().catch(() => undefined);
     const event = await closed;
-    expect(event.code).toBe(4403);
-    expect(event.reason).toBe('Forbidden: Authentication failed: missing bearer token; send Authorization: Bearer <token>.');
+    expect(event.code).toBe(4401);
+    expect(event.reason).toBe('Unauthorized: Authentication failed: missing bearer token; send Authorization: Bearer <token>.');
   });
 
   it('authorization param matches in any letter case', async () => {

@@ -10,6 +10,8 @@ import { silentLogger } from '../../src/observability/logger.ts';
 import { EvqServer } from '../../src/server.ts';
 
 export const adminToken = 'test-admin-token-0123456789abcdef';
+/** Master key of every test server, so a service token issued by one is valid at another. */
+export const masterKey = Buffer.alloc(32, 7);
 
 export interface GraphQLResponse<T = Record<string, any>> {
   status: number;
@@ -38,7 +40,7 @@ export async function startEvq(env: Record<string, string> = {}): Promise<TestEv
   const config = loadConfig({ EVQ_PORT: '0', EVQ_DATA_DIR: dataDir, EVQ_LOG_LEVEL: 'silent', EVQ_SHUTDOWN_TIMEOUT_MS: '2000', ...env });
   const logger = silentLogger();
   const engine = new SqliteEngine({ path: join(dataDir, 'evq.db'), sync: 'normal', logger });
-  const server = new EvqServer({ config, engine, adminToken, logger });
+  const server = new EvqServer({ config, engine, adminToken, masterKey, logger });
   await server.start();
   const url = server.url;
   const clients: Client[] = [];

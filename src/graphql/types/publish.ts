@@ -1,4 +1,5 @@
 import type { PublishInput } from '../../queues/validation.ts';
+import { queueAction } from '../auth.ts';
 import { builder } from '../builder.ts';
 import { PublishResultType } from './message.ts';
 
@@ -30,6 +31,10 @@ builder.mutationFields((t) => ({
       queue: t.arg.string({ required: true }),
       message: t.arg({ type: PublishInputType, required: true }),
     },
+    ...queueAction('PUBLISH', (args: { queue: string; message: { key?: string | null } }) => ({
+      queue: args.queue,
+      keys: [args.message.key ?? null],
+    })),
     resolve: (_root, args, ctx) => ctx.service.publish(args.queue, args.message as PublishInput, ctx.principal.id),
   }),
   publishBatch: t.field({
@@ -39,6 +44,11 @@ builder.mutationFields((t) => ({
       queue: t.arg.string({ required: true }),
       messages: t.arg({ type: [PublishInputType], required: true }),
     },
+    ...queueAction('PUBLISH', (args: { queue: string; messages: { key?: string | null }[] }) => ({
+      queue: args.queue,
+      keys: args.messages.map((message) => message.key ?? null),
+      messageCount: args.messages.length,
+    })),
     resolve: (_root, args, ctx) => ctx.service.publishBatch(args.queue, args.messages as PublishInput[], ctx.principal.id),
   }),
 }));

@@ -1,5 +1,7 @@
 import type { QueueConfig, QueueSettings } from '../../engines/engine.ts';
 import type { QueueStatsView } from '../../queues/queue-service.ts';
+import { canSee } from '../../auth/grants.ts';
+import { queueAction, requires } from '../auth.ts';
 import { builder } from '../builder.ts';
 
 const QueueStatsType = builder.objectRef<QueueStatsView>('QueueStats').implement({
@@ -60,17 +62,24 @@ function settingsFrom(input: Record<string, unknown>): QueueSettings {
   return settings as QueueSettings;
 }
 
+/** MANAGE on the queue that the `name` argument names. */
+const manage = queueAction('MANAGE', (args: { name: string }) => ({ queue: args.name, keys: null }));
+
 builder.queryFields((t) => ({
   queue: t.field({
     type: QueueType,
     nullable: true,
+    description: 'The queue, or null when it does not exist or no grant of the caller names it.',
+    ...requires('AUTHENTICATED'),
     args: { name: t.arg.string({ required: true }) },
-    resolve: (_root, args, ctx) => ctx.service.getQueue(args.name),
+    resolve: (_root, args, ctx) => (canSee(ctx.principal, args.name) ? ctx.service.getQueue(args.name) : null),
   }),
   queues: t.field({
     type: [QueueType],
+    description: 'Queues whose names start with prefix, of those that a grant of the caller names.',
+    ...requires('AUTHENTICATED'),
     args: { prefix: t.arg.string() },
-    resolve: (_root, args, ctx) => ctx.service.listQueues(args.prefix),
+    resolve: async (_root, args, ctx) => (await ctx.service.listQueues(args.prefix)).filter((queue) => canSee(ctx.principal, queue.name)),
   }),
 }));
 
@@ -78,21 +87,25 @@ builder.mutationFields((t) => ({
   createQueue: t.field({
     type: QueueType,
     args: { input: t.arg({ type: CreateQueueInput, required: true }) },
+    ...queueAction('MANAGE', (args: { input: { name: string } }) => ({ queue: args.input.name, keys: null })),
     resolve: (_root, { input }, ctx) => ctx.service.createQueue(input.name, settingsFrom(input)),
   }),
   updateQueue: t.field({
     type: QueueType,
     args: { name: t.arg.string({ required: true }), input: t.arg({ type: UpdateQueueInput, required: true }) },
+    ...manage,
     resolve: (_root, args, ctx) => ctx.service.updateQueue(args.name, settingsFrom(args.input)),
   }),
   deleteQueue: t.boolean({
     description: 'Deletes the queue with its messages; false when it did not exist.',
     args: { name: t.arg.string({ required: true }) },
+    ...manage,
     resolve: (_root, args, ctx) => ctx.service.deleteQueue(args.name),
   }),
   purgeQueue: t.boolean({
     description: 'Removes every message, lease and dead letter; cursors from before fail with CURSOR_EXPIRED.',
     args: { name: t.arg.string({ required: true }) },
+    ...manage,
     resolve: async (_root, args, ctx) => {
       await ctx.service.purgeQueue(args.name);
       return true;

@@ -1,4 +1,5 @@
 import { validateKey } from '../../queues/validation.ts';
+import { queueAction } from '../auth.ts';
 import { builder } from '../builder.ts';
 import type { StreamEvent } from '../../queues/stream-hub.ts';
 import { MessageType, PollResultType } from './message.ts';
@@ -9,6 +10,9 @@ export const StreamStartType = builder.enumType('StreamStart', {
     LATEST: { description: 'Only messages published after the subscription starts.' },
   } as const,
 });
+
+/** CONSUME on the queue, for the messages of the `key` argument (every key when it is absent). */
+const consumeKey = queueAction('CONSUME', (args: { queue: string; key?: string | null }) => ({ queue: args.queue, keys: [args.key ?? null] }));
 
 builder.queryFields((t) => ({
   poll: t.field({
@@ -23,6 +27,7 @@ builder.queryFields((t) => ({
       waitSeconds: t.arg.int({ defaultValue: 0, required: true }),
       key: t.arg.string({ description: 'Only messages with this key.' }),
     },
+    ...consumeKey,
     resolve: (_root, args, ctx) =>
       ctx.service.poll(args.queue, {
         after: args.after ?? null,
@@ -44,8 +49,9 @@ builder.subscriptionFields((t) => ({
       queue: t.arg.string({ required: true }),
       after: t.arg({ type: 'Cursor' }),
       from: t.arg({ type: StreamStartType }),
-      key: t.arg.string({ description: 'Only messages with this key.' }),
+      key: t.arg.string({ description: 'Only messages with this key; required when your grant has a key template.' }),
     },
+    ...consumeKey,
     subscribe: async (_root, args, ctx) => {
       const key = validateKey(args.key);
       await ctx.service.requireQueue(args.queue);

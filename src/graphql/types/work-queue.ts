@@ -2,6 +2,7 @@ import type { AckOutcome, DeadLetter } from '../../engines/engine.ts';
 import { streamDeliveries } from '../../queues/deliveries.ts';
 import type { DeliveryView } from '../../queues/queue-service.ts';
 import { validateInteger, validateName } from '../../queues/validation.ts';
+import { queueAction } from '../auth.ts';
 import { builder } from '../builder.ts';
 import { MessageType } from './message.ts';
 
@@ -40,6 +41,12 @@ const DeadLetterType = builder.objectRef<DeadLetter>('DeadLetter').implement({
   }),
 });
 
+/**
+ * CONSUME on the queue for any message key: a work-queue consumer can be handed a message of any
+ * key, which a grant with a key template does not allow.
+ */
+const consume = queueAction('CONSUME', (args: { queue: string }) => ({ queue: args.queue, keys: null }));
+
 builder.queryFields((t) => ({
   deadLetters: t.field({
     type: [DeadLetterType],
@@ -48,6 +55,7 @@ builder.queryFields((t) => ({
       after: t.arg.string(),
       limit: t.arg.int({ defaultValue: 100, required: true }),
     },
+    ...consume,
     resolve: async (_root, args, ctx) => (await ctx.service.deadLetters(args.queue, args.after, args.limit)).entries,
   }),
 }));
@@ -62,6 +70,7 @@ builder.mutationFields((t) => ({
       waitSeconds: t.arg.int({ defaultValue: 0, required: true }),
       visibilitySeconds: t.arg.int({ description: "Lease length; the queue's visibilityTimeoutSeconds when omitted." }),
     },
+    ...consume,
     resolve: (_root, args, ctx) =>
       ctx.service.receive(args.queue, {
         group: args.group,
@@ -74,6 +83,7 @@ builder.mutationFields((t) => ({
   ack: t.field({
     type: [AckResultType],
     args: { queue: t.arg.string({ required: true }), receipts: t.arg.stringList({ required: true }) },
+    ...consume,
     resolve: (_root, args, ctx) => ctx.service.ack(args.queue, args.receipts),
   }),
   nack: t.boolean({
@@ -84,6 +94,7 @@ builder.mutationFields((t) => ({
       delaySeconds: t.arg.int({ defaultValue: 0, required: true }),
       error: t.arg.string(),
     },
+    ...consume,
     resolve: async (_root, args, ctx) => {
       await ctx.service.nack(args.queue, args.receipt, args.delaySeconds, args.error ?? null);
       return true;
@@ -97,11 +108,13 @@ builder.mutationFields((t) => ({
       receipt: t.arg.string({ required: true }),
       seconds: t.arg.int({ required: true }),
     },
+    ...consume,
     resolve: (_root, args, ctx) => ctx.service.extendVisibility(args.queue, args.receipt, args.seconds),
   }),
   redrive: t.int({
     description: 'Moves up to limit dead letters back to the queue; returns how many moved.',
     args: { queue: t.arg.string({ required: true }), limit: t.arg.int({ defaultValue: 100, required: true }) },
+    ...queueAction('MANAGE', (args: { queue: string }) => ({ queue: args.queue, keys: null })),
     resolve: (_root, args, ctx) => ctx.service.redrive(args.queue, args.limit),
   }),
 }));
@@ -116,6 +129,7 @@ builder.subscriptionFields((t) => ({
       maxInFlight: t.arg.int({ defaultValue: 10, required: true }),
       visibilitySeconds: t.arg.int(),
     },
+    ...consume,
     subscribe: async (_root, args, ctx) => {
       validateName('group', args.group);
       const maxInFlight = validateInteger('maxInFlight', args.maxInFlight, 1, ctx.service.limits.maxInFlight);

@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Authenticator, loadAdminToken } from '../../src/auth/admin-token.ts';
+import { loadAdminToken, loadMasterKey } from '../../src/auth/bootstrap-secrets.ts';
 import { loadConfig } from '../../src/config.ts';
 
 let dataDir = '';
@@ -36,21 +36,32 @@ describe('admin token', () => {
   });
 });
 
-describe('Authenticator', () => {
-  const authenticator = new Authenticator('the-admin-token-0123');
+describe('master key', () => {
+  it('is generated once and reused in dev mode', async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'evq-key-'));
+    const config = loadConfig({ EVQ_DATA_DIR: dataDir });
+    const first = await loadMasterKey(config);
+    const second = await loadMasterKey(config);
 
-  it('accepts the bearer token and a bare token', () => {
-    expect(authenticator.authenticate('Bearer the-admin-token-0123')).toEqual({ kind: 'admin', id: 'admin' });
-    expect(authenticator.authenticate('the-admin-token-0123')).toEqual({ kind: 'admin', id: 'admin' });
+    expect(first).toHaveLength(32);
+    expect(second.equals(first)).toBe(true);
+    expect((await readFile(join(dataDir, 'master-key'), 'utf8')).trim()).toBe(first.toString('base64'));
+    expect((await stat(join(dataDir, 'master-key'))).mode & 0o777).toBe(0o600);
   });
 
-  it.each([
-    ['missing', undefined],
-    ['empty', ''],
-    ['wrong', 'Bearer another-token'],
-    ['not a string', 42],
-  ])('rejects a %s token', (_name, value) => {
-    expect(() => authenticator.authenticate(value)).toThrow(expect.objectContaining({ code: 'UNAUTHENTICATED' }));
+  it('comes from EVQ_MASTER_KEY when set', async () => {
+    const key = Buffer.alloc(32, 9).toString('base64');
+    const config = loadConfig({ EVQ_MASTER_KEY: key, NODE_ENV: 'production' });
+    expect((await loadMasterKey(config)).toString('base64')).toBe(key);
+  });
+
+  it('is required in production', async () => {
+    const config = loadConfig({ NODE_ENV: 'production' });
+    await expect(loadMasterKey(config)).rejects.toThrow('EVQ_MASTER_KEY is required when NODE_ENV=production');
+  });
+
+  it('of the wrong length is rejected and hidden', () => {
+    expect(() => loadConfig({ EVQ_MASTER_KEY: 'c2hvcnQ=' })).toThrow('EVQ_MASTER_KEY=(hidden): must be 32 bytes in base64');
   });
 });
 
