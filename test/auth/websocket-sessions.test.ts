@@ -1,0 +1,140 @@
+import { randomUUID } from 'node:crypto';
+import { createClient } from 'graphql-ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { startEvq, type TestEvq } from '../helpers/evq.ts';
+import { startIdentityProvider, type IdentityProvider } from '../helpers/identity-provider.ts';
+
+let evq: TestEvq;
+let idp: IdentityProvider;
+let queue: string;
+
+const messagesSubscription = 'subscription ($queue: String!) { messages(queue: $queue) { id data } }';
+
+beforeAll(async () => {
+  idp = await startIdentityProvider();
+  evq = await startEvq(idp.env());
+  queue = await evq.createQueue();
+});
+
+afterAll(async () => {
+  await evq?.close();
+  await idp?.close();
+});
+
+interface CloseEvent {
+  code: number;
+  reason: string;
+}
+
+/**
+ * Opens a graphql-ws client with `token`, starts a messages subscription and resolves once the
+ * subscription delivered a message, so it is known to be open. `closed` settles with the close event.
+ */
+async function openSubscription(token: string, subscribedQueue = queue) {
+  const client = createClient({
+    url: `${evq.url.replace('http', 'ws')}/graphql`,
+    webSocketImpl: WebSocket,
+    connectionParams: { authorization: `Bearer ${token}` },
+    retryAttempts: 0,
+  });
+  const closed = new Promise<CloseEvent>((resolve) => client.on('closed', (event) => resolve(event as CloseEvent)));
+  const iterator = client.iterate({ query: messagesSubscription, variables: { queue: subscribedQueue } });
+  const first = iterator.next();
+  // The subscription starts at LATEST, so publish until the first message arrives.
+  const marker = randomUUID();
+  const publishing = setInterval(() => void evq.rest('/queue/publish', { queue: subscribedQueue, data: { marker } }), 50);
+  try {
+    const result = await first;
+    expect(result.done).toBe(false);
+  } finally {
+    clearInterval(publishing);
+  }
+  return { client, closed, iterator };
+}
+
+async function connectOnly(token: string): Promise<CloseEvent> {
+  const client = createClient({
+    url: `${evq.url.replace('http', 'ws')}/graphql`,
+    webSocketImpl: WebSocket,
+    connectionParams: { authorization: `Bearer ${token}` },
+    retryAttempts: 0,
+  });
+  const closed = new Promise<CloseEvent>((resolve) => client.on('closed', (event) => resolve(event as CloseEvent)));
+  await client.iterate({ query: messagesSubscription, variables: { queue } }).next().catch(() => undefined);
+  const event = await closed;
+  await client.dispose();
+  return event;
+}
+
+function consumerGrants(queueName = queue) {
+  return { grants: [{ queue: queueName, actions: ['CONSUME'] }] };
+}
+
+describe('graphql-ws sessions', () => {
+  it('invalid token is closed with 4401', async () => {
+    const event = await connectOnly('not-a-valid-token');
+    expect(event.code).toBe(4401);
+    expect(event.reason).toBe('Unauthorized: Authentication failed: the bearer token is not valid.');
+  });
+
+  it('expired token is closed with 4403', async () => {
+    const token = await idp.sign('carol', { claims: { evq: consumerGrants() }, expiresIn: -5 });
+    const event = await connectOnly(token);
+    expect(event.code).toBe(4403);
+    expect(event.reason).toMatch(/^Forbidden: Authentication failed: the token expired/);
+  });
+
+  it('token expiring while open closes with 4403', async () => {
+    const token = await idp.sign('carol', { claims: { evq: consumerGrants() }, expiresIn: 2 });
+    const { closed, client } = await openSubscription(token);
+    const event = await closed;
+    expect(event.code).toBe(4403);
+    expect(event.reason).toBe('Forbidden: the credential expired');
+    await client.dispose();
+  });
+
+  it('revoked queue key closes its socket within a second', async () => {
+    const created = await evq.gql(
+      'mutation ($queue: String!) { createQueueKey(queue: $queue, actions: [CONSUME]) { id secret } }',
+      { queue },
+    );
+    const key = created.data!.createQueueKey as { id: string; secret: string };
+    const { closed, client } = await openSubscription(key.secret);
+
+    const revokedAt = performance.now();
+    const revoked = await evq.gql('mutation ($id: String!) { revokeQueueKey(id: $id) }', { id: key.id });
+    expect(revoked.data!.revokeQueueKey).toBe(true);
+    const event = await Promise.race([closed, new Promise<null>((resolve) => setTimeout(() => resolve(null), 1000))]);
+    expect(event, `socket still open ${Math.round(performance.now() - revokedAt)} ms after revokeQueueKey`).not.toBeNull();
+    expect(event!.code).toBe(4403);
+    expect(event!.reason).toBe('Forbidden: Authentication failed: the queue key was revoked.');
+    await client.dispose();
+  });
+
+  it('deleted service account closes its socket within a second', async () => {
+    const created = await evq.gql(
+      'mutation ($grants: [GrantInput!]!) { createServiceAccount(name: "ws-consumer", grants: $grants) { id apiKey } }',
+      { grants: consumerGrants().grants },
+    );
+    const account = created.data!.createServiceAccount as { id: string; apiKey: string };
+    const { closed, client } = await openSubscription(account.apiKey);
+
+    await evq.gql('mutation ($id: String!) { deleteServiceAccount(id: $id) }', { id: account.id });
+    const event = await Promise.race([closed, new Promise<null>((resolve) => setTimeout(() => resolve(null), 1000))]);
+    expect(event).not.toBeNull();
+    expect(event!.code).toBe(4403);
+    await client.dispose();
+  });
+
+  it('each subscribe checks the grants again', async () => {
+    const other = await evq.createQueue();
+    const token = await idp.sign('dave', { claims: { evq: consumerGrants() } });
+    const { client } = await openSubscription(token);
+
+    const denied = client.iterate({ query: messagesSubscription, variables: { queue: other } });
+    const result = await denied.next();
+    expect((result.value as { errors?: Array<{ extensions?: { code?: string } }> }).errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    await client.dispose();
+  });
+});
