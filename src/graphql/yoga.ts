@@ -101,10 +101,22 @@ export function createGraphQLServer(options: YogaOptions): EvqYoga {
         principal,
         requestId,
         logger: () => (requestLogger ??= logger.child({ requestId })),
-        signal: () => (signal ??= combinedSignal(shutdownSignal, transportSignals)),
+        // graphql-ws closes a socket when its credential expires; an SSE stream or long-poll over
+        // HTTP ends then instead.
+        signal: () => (signal ??= combinedSignal(shutdownSignal, initial.request ? [...transportSignals, ...expirySignal(principal)] : transportSignals)),
       };
     },
   });
+}
+
+/** Max delay that AbortSignal.timeout accepts, in ms; longer ones would fire at once. */
+const maxTimerDelayMs = 2 ** 31 - 1;
+
+/** Returns a signal that aborts when the principal's credential expires, or none when it does not expire within the max delay. */
+function expirySignal(principal: Principal): AbortSignal[] {
+  if (principal.expiresAt === null) return [];
+  const delay = Math.max(0, principal.expiresAt - Date.now());
+  return delay > maxTimerDelayMs ? [] : [AbortSignal.timeout(delay)];
 }
 
 /** Creates a signal that aborts on shutdown, or when the request or the socket ends. */

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -136,5 +137,29 @@ describe('graphql-ws sessions', () => {
     const result = await denied.next();
     expect((result.value as { errors?: Array<{ extensions?: { code?: string } }> }).errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
     await client.dispose();
+  });
+});
+
+describe('SSE sessions', () => {
+  it('stream ends when the token expires', async () => {
+    const token = await idp.sign('frank', { claims: { evq: consumerGrants() }, expiresIn: 2 });
+    const response = await fetch(`${evq.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ query: messagesSubscription, variables: { queue } }),
+    });
+    expect(response.status).toBe(200);
+
+    const started = Date.now();
+    const reader = response.body!.getReader();
+    const ended = (async () => {
+      while (!(await reader.read()).done) {
+        // Keep-alive pings and messages are read and dropped until the server ends the stream.
+      }
+      return Date.now() - started;
+    })();
+    const elapsed = await Promise.race([ended, sleep(6000).then(() => null)]);
+    expect(elapsed, 'the SSE stream was still open 6 s after its 2 s token was issued').not.toBeNull();
+    await reader.cancel().catch(() => undefined);
   });
 });
