@@ -6,7 +6,7 @@ import { type Client, createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { loadConfig } from '../../src/config.ts';
 import { SqliteEngine } from '../../src/engines/sqlite/sqlite-engine.ts';
-import { silentLogger } from '../../src/observability/logger.ts';
+import { type Logger, silentLogger } from '../../src/observability/logger.ts';
 import { EvqServer } from '../../src/server.ts';
 
 export const adminToken = 'test-admin-token-0123456789abcdef';
@@ -26,8 +26,8 @@ export interface TestEvq {
   dataDir: string;
   /** Sends a GraphQL operation over HTTP with `token`, or the admin token when it is undefined. */
   gql<T = Record<string, any>>(query: string, variables?: Record<string, unknown>, token?: string | null): Promise<GraphQLResponse<T>>;
-  /** Sends a REST request. */
-  rest(path: string, body: unknown, token?: string | null): Promise<{ status: number; body: any }>;
+  /** Sends a REST request with `token`, or the admin token when it is undefined. */
+  rest(path: string, body: unknown, token?: string | null): Promise<{ status: number; body: any; headers: Headers }>;
   /** Opens a graphql-ws client; closed with the server. */
   wsClient(token?: string | null): Client;
   /** Creates a queue named `test-<uuid>` and returns its name. */
@@ -35,10 +35,15 @@ export interface TestEvq {
   close(): Promise<void>;
 }
 
-export async function startEvq(env: Record<string, string> = {}): Promise<TestEvq> {
+export interface StartOptions {
+  /** Logger of the server and its engine; a silent one when omitted. */
+  logger?: Logger;
+}
+
+export async function startEvq(env: Record<string, string> = {}, options: StartOptions = {}): Promise<TestEvq> {
   const dataDir = await mkdtemp(join(tmpdir(), 'evq-test-'));
   const config = loadConfig({ EVQ_PORT: '0', EVQ_DATA_DIR: dataDir, EVQ_LOG_LEVEL: 'silent', EVQ_SHUTDOWN_TIMEOUT_MS: '2000', ...env });
-  const logger = silentLogger();
+  const logger = options.logger ?? silentLogger();
   const engine = new SqliteEngine({ path: join(dataDir, 'evq.db'), sync: 'normal', logger });
   const server = new EvqServer({ config, engine, adminToken, masterKey, logger });
   await server.start();
@@ -69,7 +74,7 @@ export async function startEvq(env: Record<string, string> = {}): Promise<TestEv
         headers: headers(token),
         body: typeof body === 'string' ? body : JSON.stringify(body),
       });
-      return { status: response.status, body: await response.json() };
+      return { status: response.status, body: await response.json(), headers: response.headers };
     },
     wsClient(token) {
       const client = createClient({
