@@ -1,3 +1,4 @@
+import { createPublicKey } from 'node:crypto';
 import { z } from 'zod';
 
 /** Limits that the service enforces on every request; each violation has its own error code. */
@@ -122,7 +123,7 @@ const envSchema = z.object({
   EVQ_AUTH_PUBLIC_KEY: z
     .string()
     .transform((value) => value.replaceAll('\\n', '\n'))
-    .refine((value) => value.includes('-----BEGIN PUBLIC KEY-----'), 'must be a PEM public key (-----BEGIN PUBLIC KEY-----)')
+    .refine(isPublicKeyPem, 'must be a PEM public key (-----BEGIN PUBLIC KEY-----) that Node.js can read')
     .optional(),
   EVQ_AUTH_JWKS_URL: z.url({ protocol: /^https?$/ }).optional(),
   EVQ_AUTH_ISSUER: z.string().min(1).optional(),
@@ -138,6 +139,16 @@ const envSchema = z.object({
   EVQ_KEY_ROTATION_GRACE_SECONDS: integer(0, 30 * 24 * 3600).default(3600),
   NODE_ENV: z.string().optional(),
 });
+
+function isPublicKeyPem(value: string): boolean {
+  if (!value.includes('-----BEGIN PUBLIC KEY-----')) return false;
+  try {
+    createPublicKey(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** Variables whose values are never shown in an error message. */
 const secretVariables = new Set(['EVQ_ADMIN_TOKEN', 'EVQ_MASTER_KEY', 'EVQ_AUTH_JWT_SECRET']);

@@ -52,14 +52,17 @@ export class AccessControl {
     return this.#authenticator.authenticate(authorization, source);
   }
 
-  /**
-   * Throws FORBIDDEN unless the principal may make the request. A permitted PUBLISH of
-   * `messageCount` messages also takes that many from the principal's publish rate limit (the
-   * admin has none), or throws RATE_LIMITED.
-   */
-  authorize(principal: Principal, request: AccessRequest, messageCount = 1): void {
+  /** Throws FORBIDDEN unless the principal may make the request. */
+  authorize(principal: Principal, request: AccessRequest): void {
     authorize(principal, request);
-    if (request.action === 'PUBLISH' && principal.kind !== 'admin') this.#publishLimiter.take(principal.id, messageCount);
+  }
+
+  /**
+   * Takes `messageCount` messages from the principal's publish rate limit, or throws RATE_LIMITED.
+   * The admin has no limit. Called once per publish operation, after its permission check.
+   */
+  takePublishQuota(principal: Principal, messageCount: number): void {
+    if (principal.kind !== 'admin') this.#publishLimiter.take(principal.id, messageCount);
   }
 
   close(): void {

@@ -101,14 +101,14 @@ export class Authenticator {
     if (parsed === null || account === null || !credentialMatches(token, account.digest)) {
       return { credential: 'api key', id: parsed?.id, reason: 'the API key is not valid or its service account was deleted' };
     }
-    return servicePrincipal(account.id, account.grants, null, {});
+    return servicePrincipal(account.id, account.grants, 'apiKey', null, {});
   }
 
   async #serviceTokenPrincipal(token: string): Promise<Principal | Rejection> {
     const claims = await this.#serviceTokens.verify(token);
     const account = this.#store.serviceAccount(claims.sub);
     if (account === null) return { credential: 'service token', id: claims.sub, reason: 'the service account was deleted' };
-    return servicePrincipal(account.id, account.grants, (claims.exp + serviceTokenClockToleranceSeconds) * 1000, claims);
+    return servicePrincipal(account.id, account.grants, 'serviceToken', (claims.exp + serviceTokenClockToleranceSeconds) * 1000, claims);
   }
 
   #queueKeyPrincipal(token: string): Principal | Rejection {
@@ -127,6 +127,7 @@ export class Authenticator {
     const ends = [key.expiresAt, secret.validUntil].filter((time) => time !== null);
     return {
       kind: 'queueKey',
+      credentialType: 'queueKey',
       id: `queue-key:${key.id}`,
       subject: key.id,
       grants: [{ queue: key.queue, actions: key.actions, key: null }],
@@ -159,6 +160,7 @@ export class Authenticator {
     for (const role of roles) grants.push(...(this.#store.roleGrants(role)?.grants ?? []));
     return {
       kind: 'user',
+      credentialType: 'userToken',
       id: `user:${subject}`,
       subject,
       grants,
@@ -176,9 +178,16 @@ export class Authenticator {
   }
 }
 
-function servicePrincipal(id: string, grants: Grant[], expiresAt: number | null, claims: Record<string, unknown>): Principal {
+function servicePrincipal(
+  id: string,
+  grants: Grant[],
+  credentialType: 'apiKey' | 'serviceToken',
+  expiresAt: number | null,
+  claims: Record<string, unknown>,
+): Principal {
   return {
     kind: 'service',
+    credentialType,
     id: `service:${id}`,
     subject: id,
     grants,

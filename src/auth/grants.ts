@@ -106,8 +106,9 @@ export function authorize(principal: Principal, request: AccessRequest): void {
   const matchers = templates.map((template) => keyMatcher(template, principal)).filter((matcher) => matcher !== null);
   for (const key of keys) {
     if (key === null || !matchers.some((matches) => matches(key))) {
-      const keyText = key === null ? 'no key' : `key ${describeValue(key)}`;
-      throw forbidden(principal, request, `${keyText} does not match the key template ${templates.map((t) => describeValue(t)).join(', ')} of your grants`, key);
+      const subject = key === null ? 'a message without a key' : `key ${describeValue(key)}`;
+      const allowed = templates.map((template) => describeValue(template)).join(', ');
+      throw forbidden(principal, request, `${subject} does not match the key template ${allowed} of your grants`, key);
     }
   }
 }

@@ -16,9 +16,14 @@ export interface Grant {
 
 export type PrincipalKind = 'admin' | 'user' | 'service' | 'queueKey';
 
+/** The kind of credential that a principal presented. */
+export type CredentialType = 'adminToken' | 'apiKey' | 'serviceToken' | 'userToken' | 'queueKey';
+
 /** The caller of an operation, built by the authenticator from its credential. */
 export interface Principal {
   kind: PrincipalKind;
+  /** A service presents its API key or a token from `issueToken`; the other kinds have one credential type each. */
+  credentialType: CredentialType;
   /**
    * Stable id recorded as a message's `producer`: `admin`, `user:<sub>`, `service:<account id>` or
    * `queue-key:<key id>`.
@@ -44,6 +49,7 @@ export interface Principal {
 /** The bootstrap admin, allowed every operation. */
 export const adminPrincipal: Principal = Object.freeze({
   kind: 'admin',
+  credentialType: 'adminToken',
   id: 'admin',
   subject: 'admin',
   grants: [],

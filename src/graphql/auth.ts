@@ -2,10 +2,10 @@ import type { QueueAction } from '../auth/principal.ts';
 import type { AuthRequirement, QueueActionScope } from './builder.ts';
 import type { Context } from './context.ts';
 
-/** The queue, keys and message count of a queue operation, read from a field's arguments. */
+/** The queue and message keys of a queue operation, read from a field's arguments. */
 export type QueueTarget = Omit<QueueActionScope, 'action'>;
 
-const scopeOf = { ADMIN: 'admin', SERVICE: 'service', AUTHENTICATED: 'authenticated' } as const;
+const scopeOf = { ADMIN: 'admin', SERVICE: 'service', SERVICE_API_KEY: 'serviceApiKey', AUTHENTICATED: 'authenticated' } as const;
 
 /**
  * Field options that allow a field only to the given callers: the scope-auth check and the

@@ -9,18 +9,17 @@ import { EvqError } from '../errors.ts';
 import type { Context } from './context.ts';
 
 /** A caller allowed to use a field, as printed in `@auth(requires: …)`. */
-export type AuthRequirement = 'ADMIN' | 'SERVICE' | 'AUTHENTICATED';
+export type AuthRequirement = 'ADMIN' | 'SERVICE' | 'SERVICE_API_KEY' | 'AUTHENTICATED';
 
-/** A queue operation with the number of messages it publishes, checked by the `queueAction` scope. */
-export interface QueueActionScope extends AccessRequest {
-  messageCount?: number;
-}
+/** A queue operation, checked by the `queueAction` scope. */
+export type QueueActionScope = AccessRequest;
 
 export const builder = new SchemaBuilder<{
   Context: Context;
   AuthScopes: {
     admin: boolean;
     service: boolean;
+    serviceApiKey: boolean;
     authenticated: boolean;
     queueAction: QueueActionScope;
   };
@@ -47,10 +46,11 @@ export const builder = new SchemaBuilder<{
     authScopes: (ctx) => ({
       admin: ctx.principal.kind === 'admin',
       service: ctx.principal.kind === 'service',
+      serviceApiKey: ctx.principal.credentialType === 'apiKey',
       authenticated: true,
-      // Throws FORBIDDEN or RATE_LIMITED with the reason, which reaches the caller unchanged.
+      // Throws FORBIDDEN with the reason, which reaches the caller unchanged.
       queueAction: (request) => {
-        ctx.access.authorize(ctx.principal, request, request.messageCount);
+        ctx.access.authorize(ctx.principal, request);
         return true;
       },
     }),

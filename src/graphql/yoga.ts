@@ -18,6 +18,7 @@ import type { Context } from './context.ts';
 import { useAuthentication } from './authentication.ts';
 import { useErrorCodes, useMaskedErrors } from './errors.ts';
 import { useAdminOnlyIntrospection } from './introspection.ts';
+import { armorRejection } from './limits.ts';
 import { buildSchema } from './schema.ts';
 
 /** Initial context that the HTTP or WebSocket transport passes in when it starts an operation. */
@@ -48,7 +49,6 @@ export type EvqYoga = YogaServerInstance<TransportContext, Context>;
 /** Creates the GraphQL server for HTTP and SSE; graphql-ws reuses it through `getEnveloped`. */
 export function createGraphQLServer(options: YogaOptions): EvqYoga {
   const { service, hub, access, limits, logger, metrics, shutdownSignal } = options;
-  const armor = { propagateOnRejection: true, exposeLimits: true };
 
   return createYoga<TransportContext, Context>({
     schema: buildSchema(),
@@ -68,10 +68,10 @@ export function createGraphQLServer(options: YogaOptions): EvqYoga {
       useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf', 'authorization'] }),
       useAuthentication(access, logger),
       useAdminOnlyIntrospection(options.production),
-      costLimitPlugin({ maxCost: limits.maxCost, ...armor }),
-      maxDepthPlugin({ n: limits.maxDepth, ...armor }),
-      maxAliasesPlugin({ n: limits.maxAliases, ...armor }),
-      maxTokensPlugin({ n: limits.maxTokens, ...armor }),
+      costLimitPlugin({ maxCost: limits.maxCost, ...armorRejection('cost', limits.maxCost) }),
+      maxDepthPlugin({ n: limits.maxDepth, ...armorRejection('depth', limits.maxDepth) }),
+      maxAliasesPlugin({ n: limits.maxAliases, ...armorRejection('aliases', limits.maxAliases) }),
+      maxTokensPlugin({ n: limits.maxTokens, ...armorRejection('tokens', limits.maxTokens) }),
       useMaskedErrors(logger, metrics),
       useErrorCodes(logger, metrics),
       {

@@ -19,8 +19,8 @@ export interface RestOptions {
 
 /** A REST route: the permission it needs, read from the body, and the handler that runs once it is granted. */
 interface Route {
-  /** Returns the request that AccessControl.authorize checks, with the number of messages for PUBLISH. */
-  access(body: Record<string, unknown>): AccessRequest & { messageCount?: number };
+  /** Returns the request that AccessControl.authorize checks. */
+  access(body: Record<string, unknown>): AccessRequest;
   /** Serves the request; `signal()` creates, on first call, a signal that aborts when the client leaves. */
   handle(body: Record<string, unknown>, principal: Principal, signal: () => AbortSignal): Promise<unknown>;
 }
@@ -30,7 +30,7 @@ const consume = (body: Record<string, unknown>): AccessRequest => ({ action: 'CO
 
 /** Creates the REST routes for curl and services that do not speak GraphQL, with the same auth, limits and codes. */
 export function createRestRoutes(options: RestOptions): Map<string, Route> {
-  const { service } = options;
+  const { service, access } = options;
   return new Map<string, Route>([
     [
       '/queue/publish',
@@ -41,6 +41,7 @@ export function createRestRoutes(options: RestOptions): Map<string, Route> {
           keys: [typeof body.key === 'string' ? body.key : null],
         }),
         handle: async (body, principal) => {
+          access.takePublishQuota(principal, 1);
           const { queue, ...message } = body;
           return service.publish(queue as string, message as unknown as PublishInput, principal.id);
         },
@@ -124,8 +125,7 @@ export async function serveRest(
       remote: request.socket.remoteAddress,
     });
     const body = await readJsonBody(request, options.maxBodyBytes);
-    const accessRequest = route.access(body);
-    options.access.authorize(principal, accessRequest, accessRequest.messageCount);
+    options.access.authorize(principal, route.access(body));
     const result = await route.handle(body, principal, options.signal);
     sendJson(response, 200, result);
   } catch (error) {

@@ -122,7 +122,7 @@ describe('audit log of changes', () => {
   it('records the service account that made a change', async () => {
     const manager = await evq.gql(
       'mutation ($name: String!, $grants: [GrantInput!]!) { createServiceAccount(name: $name, grants: $grants) { id apiKey } }',
-      { name: `mgr-${randomUUID().slice(0, 8)}`, grants: [{ queue, actions: ['MANAGE'] }] },
+      { name: `mgr-${randomUUID().slice(0, 8)}`, grants: [{ queue, actions: ['MANAGE', 'PUBLISH'] }] },
     );
     const { id, apiKey } = manager.data!.createServiceAccount as { id: string; apiKey: string };
     secrets.push(apiKey);

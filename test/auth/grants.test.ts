@@ -7,6 +7,7 @@ import { EvqError } from '../../src/errors.ts';
 function user(grants: Grant[], claims: Record<string, unknown> = {}, subject = 'alice'): Principal {
   return {
     kind: 'user',
+    credentialType: 'userToken',
     id: `user:${subject}`,
     subject,
     grants,
@@ -199,7 +200,7 @@ describe('authorize', () => {
       const error = thrown(() => authorize(notifications, { action: 'CONSUME', queue: 'notifications', keys: [null] }));
 
       expect(error.code).toBe('FORBIDDEN');
-      expect(error.message).toBe('Forbidden: no key does not match the key template "user-${sub}" of your grants.');
+      expect(error.message).toBe('Forbidden: a message without a key does not match the key template "user-${sub}" of your grants.');
       expect(error.details).toEqual({ principal: 'user:alice', action: 'CONSUME', queue: 'notifications', key: null });
     });
 

@@ -80,19 +80,27 @@ describe('RateLimiter', () => {
 
   it('keeps buckets of many principals independent', () => {
     const limiter = new RateLimiter(1, 2);
-    for (let i = 0; i < 10_500; i++) limiter.take(`service:${i}`, 2, start);
+    for (let i = 0; i < 4000; i++) limiter.take(`service:${i}`, 2, start);
 
     expect(thrown(() => limiter.take('service:0', 1, start)).code).toBe('RATE_LIMITED');
+    expect(thrown(() => limiter.take('service:3999', 1, start)).code).toBe('RATE_LIMITED');
+  });
+
+  it('drops the earliest buckets past 10000 principals', () => {
+    const limiter = new RateLimiter(1, 2);
+    for (let i = 0; i < 10_500; i++) limiter.take(`service:${i}`, 2, start);
+
+    expect(() => limiter.take('service:0', 2, start)).not.toThrow();
     expect(thrown(() => limiter.take('service:10499', 1, start)).code).toBe('RATE_LIMITED');
   });
 
-  // NOTE: a request for more messages than the burst can never pass, however long the caller
-  // waits, yet it gets RATE_LIMITED (retryable) with a retryAfterSeconds.
-  it.fails('marks a request larger than the burst as not retryable', () => {
+  it('rejects a request larger than the burst as bad input', () => {
     const limiter = new RateLimiter(5, 5);
     const error = thrown(() => limiter.take('service:a', 6, start));
-    expect(thrown(() => limiter.take('service:a', 6, start + 3_600_000)).code).toBe(error.code);
 
+    expect(error.code).toBe('BAD_USER_INPUT');
     expect(error.retryable).toBe(false);
+    expect(error.details).toEqual({ field: 'messages', value: 6 });
+    expect(() => limiter.take('service:a', 5, start)).not.toThrow();
   });
 });

@@ -1,16 +1,18 @@
 import type { QueueKey, RoleGrants, ServiceAccount } from '../../auth/access-store.ts';
 import { parseGrants } from '../../auth/grants.ts';
-import { type Grant, type Principal, queueActions } from '../../auth/principal.ts';
+import { type Grant, type Principal, type QueueAction, queueActions } from '../../auth/principal.ts';
 import { serviceTokenTtl } from '../../auth/tokens.ts';
 import { errors } from '../../errors.ts';
 import { queueAction, requires } from '../auth.ts';
 import { builder } from '../builder.ts';
+import type { Context } from '../context.ts';
 
 builder.enumType('AuthRequirement', {
   description: 'Callers named by the @auth directive.',
   values: {
     ADMIN: { description: 'The admin token.' },
     SERVICE: { description: 'A service account, by its API key or a token from issueToken.' },
+    SERVICE_API_KEY: { description: 'A service account by its API key, not by a token from issueToken.' },
     AUTHENTICATED: { description: 'Any valid credential.' },
   } as const,
 });
@@ -28,6 +30,16 @@ const PrincipalKindType = builder.enumType('PrincipalKind', {
     ADMIN: { value: 'admin' },
     USER: { value: 'user', description: "A user token from the application's identity provider." },
     SERVICE: { value: 'service' },
+    QUEUE_KEY: { value: 'queueKey' },
+  } as const,
+});
+
+const CredentialTypeType = builder.enumType('CredentialType', {
+  values: {
+    ADMIN_TOKEN: { value: 'adminToken' },
+    API_KEY: { value: 'apiKey' },
+    SERVICE_TOKEN: { value: 'serviceToken', description: 'A token from issueToken.' },
+    USER_TOKEN: { value: 'userToken' },
     QUEUE_KEY: { value: 'queueKey' },
   } as const,
 });
@@ -56,6 +68,7 @@ const PrincipalType = builder.objectRef<Principal>('Principal').implement({
   description: 'The caller: who it is and what it may do.',
   fields: (t) => ({
     kind: t.field({ type: PrincipalKindType, resolve: (principal) => principal.kind }),
+    credentialType: t.field({ type: CredentialTypeType, resolve: (principal) => principal.credentialType }),
     id: t.exposeString('id', { description: 'Recorded as `producer` on the messages it publishes.' }),
     subject: t.exposeString('subject'),
     roles: t.exposeStringList('roles'),
@@ -133,8 +146,16 @@ function dateOrNull(time: number | null): Date | null {
   return time === null ? null : new Date(time);
 }
 
+/**
+ * Throws FORBIDDEN unless the caller holds every action that a queue key grants, because whoever
+ * gets the key's secret can use them. Otherwise MANAGE alone would be a way to CONSUME.
+ */
+function requireActions(ctx: Context, queue: string, actions: QueueAction[]): void {
+  for (const action of actions) ctx.access.authorize(ctx.principal, { action, queue, keys: null });
+}
+
 /** Returns the queue of a queue key for the permission check; '' for an unknown key, which no grant names. */
-function queueOfKey(id: string, ctx: { access: { store: { queueKey(id: string): QueueKey | null } } }): { queue: string; keys: null } {
+function queueOfKey(id: string, ctx: Context): { queue: string; keys: null } {
   return { queue: ctx.access.store.queueKey(id)?.queue ?? '', keys: null };
 }
 
@@ -183,8 +204,10 @@ builder.mutationFields((t) => ({
   }),
   issueToken: t.field({
     type: IssuedTokenType,
-    description: `Trades the calling service's API key for a JWT that expires after ttlSeconds (${serviceTokenTtl.min} to ${serviceTokenTtl.max}).`,
-    ...requires('SERVICE'),
+    description:
+      `Trades the calling service's API key for a JWT that expires after ttlSeconds (${serviceTokenTtl.min} to ${serviceTokenTtl.max}). ` +
+      'A token from issueToken cannot renew itself, so a leaked token ends with its ttl.',
+    ...requires('SERVICE_API_KEY'),
     args: { ttlSeconds: t.arg.int({ defaultValue: serviceTokenTtl.default, required: true }) },
     resolve: (_root, args, ctx) => ctx.access.serviceTokens.issue(ctx.principal.subject, args.ttlSeconds),
   }),
@@ -200,7 +223,7 @@ builder.mutationFields((t) => ({
   }),
   createQueueKey: t.field({
     type: QueueKeySecretType,
-    description: 'Creates a credential for one queue and the given actions.',
+    description: 'Creates a credential for one queue and the given actions; the caller needs MANAGE and each of the actions.',
     args: {
       queue: t.arg.string({ required: true }),
       actions: t.arg({ type: [QueueActionType], required: true }),
@@ -210,17 +233,22 @@ builder.mutationFields((t) => ({
     resolve: async (_root, args, ctx) => {
       await ctx.service.requireQueue(args.queue);
       if (args.actions.length === 0) throw errors.invalidInput('actions', args.actions, `a non-empty list of ${queueActions.join(', ')}`);
+      requireActions(ctx, args.queue, args.actions);
       return ctx.access.store.createQueueKey(args.queue, args.actions, args.expiresAt ?? null, ctx.principal);
     },
   }),
   rotateQueueKey: t.field({
     type: QueueKeySecretType,
-    description: 'Gives the key a new secret; the previous one keeps working for graceSeconds (default from EVQ_KEY_ROTATION_GRACE_SECONDS).',
+    description:
+      'Gives the key a new secret; the previous one keeps working for graceSeconds (default from EVQ_KEY_ROTATION_GRACE_SECONDS). ' +
+      "The caller needs MANAGE and each of the key's actions.",
     args: { id: t.arg.string({ required: true }), graceSeconds: t.arg.int() },
     ...queueAction('MANAGE', (args: { id: string }, ctx) => queueOfKey(args.id, ctx)),
     resolve: (_root, args, ctx) => {
       const graceSeconds = args.graceSeconds ?? ctx.access.keyRotationGraceSeconds;
       if (graceSeconds < 0 || graceSeconds > 30 * 24 * 3600) throw errors.outOfRange('graceSeconds', graceSeconds, 0, 30 * 24 * 3600);
+      const key = ctx.access.store.requireActiveQueueKey(args.id);
+      requireActions(ctx, key.queue, key.actions);
       return ctx.access.store.rotateQueueKey(args.id, graceSeconds, ctx.principal);
     },
   }),

@@ -35,7 +35,10 @@ builder.mutationFields((t) => ({
       queue: args.queue,
       keys: [args.message.key ?? null],
     })),
-    resolve: (_root, args, ctx) => ctx.service.publish(args.queue, args.message as PublishInput, ctx.principal.id),
+    resolve: (_root, args, ctx) => {
+      ctx.access.takePublishQuota(ctx.principal, 1);
+      return ctx.service.publish(args.queue, args.message as PublishInput, ctx.principal.id);
+    },
   }),
   publishBatch: t.field({
     type: [PublishResultType],
@@ -47,8 +50,10 @@ builder.mutationFields((t) => ({
     ...queueAction('PUBLISH', (args: { queue: string; messages: { key?: string | null }[] }) => ({
       queue: args.queue,
       keys: args.messages.map((message) => message.key ?? null),
-      messageCount: args.messages.length,
     })),
-    resolve: (_root, args, ctx) => ctx.service.publishBatch(args.queue, args.messages as PublishInput[], ctx.principal.id),
+    resolve: (_root, args, ctx) => {
+      ctx.access.takePublishQuota(ctx.principal, args.messages.length);
+      return ctx.service.publishBatch(args.queue, args.messages as PublishInput[], ctx.principal.id);
+    },
   }),
 }));
