@@ -1,6 +1,6 @@
 import { GraphQLError } from 'graphql';
 
-/** What a graphql-armor plugin measures, named as in the error's extensions. */
+/** A quantity that a graphql-armor plugin measures, named as in the error's extensions. */
 export type DocumentMeasure = 'depth' | 'aliases' | 'tokens' | 'cost';
 
 /**

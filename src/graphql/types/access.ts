@@ -147,8 +147,8 @@ function dateOrNull(time: number | null): Date | null {
 }
 
 /**
- * Throws FORBIDDEN unless the caller holds every action that a queue key grants, because whoever
- * gets the key's secret can use them. Otherwise MANAGE alone would be a way to CONSUME.
+ * Throws FORBIDDEN unless the caller has every action that a queue key grants, because the holder
+ * of the key's secret can use them all. Otherwise MANAGE alone would be a way to CONSUME.
  */
 function requireActions(ctx: Context, queue: string, actions: QueueAction[]): void {
   for (const action of actions) ctx.access.authorize(ctx.principal, { action, queue, keys: null });
