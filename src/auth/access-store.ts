@@ -195,6 +195,16 @@ export class AccessStore {
     return true;
   }
 
+  /**
+   * Revokes every key of a queue, for a deleted queue: a queue created later with the same name
+   * must not accept the old keys. Returns how many keys were revoked.
+   */
+  async revokeQueueKeys(queue: string, actor: Principal): Promise<number> {
+    const active = this.queueKeys(queue).filter((key) => key.revokedAt === null);
+    for (const key of active) await this.revokeQueueKey(key.id, actor);
+    return active.length;
+  }
+
   /** Returns the queue key, or throws BAD_USER_INPUT when it does not exist or is revoked. */
   requireActiveQueueKey(id: string): QueueKey {
     const key = this.queueKey(id);

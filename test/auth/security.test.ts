@@ -197,6 +197,19 @@ describe('security table: rejected attempts', () => {
     expect(stats.data!.queue.stats).toEqual({ ready: 1, inFlight: 0 });
   });
 
+  it('queue key of a deleted queue stays revoked', async () => {
+    const queue = await evq.createQueue();
+    const key = await createQueueKey(queue, ['PUBLISH']);
+    await evq.gql('mutation ($name: String!) { deleteQueue(name: $name) }', { name: queue });
+    const recreated = await evq.gql('mutation ($name: String!) { createQueue(input: { name: $name }) { name } }', { name: queue });
+    expect(recreated.errors).toBeUndefined();
+
+    const result = await publishWith(key.secret, queue);
+    expect(result.status).toBe(401);
+    expect(result.message).toContain('the queue key was revoked');
+    expect(await storedMarkers(queue)).toEqual([]);
+  });
+
   it('queue key used on another queue is FORBIDDEN', async () => {
     const key = await createQueueKey(orders, ['PUBLISH']);
     const result = await publishWith(key.secret, payments);
