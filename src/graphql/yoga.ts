@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { ServerResponse } from 'node:http';
 import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
@@ -16,6 +17,7 @@ import type { QueueService } from '../queues/queue-service.ts';
 import type { StreamHub } from '../queues/stream-hub.ts';
 import type { Context } from './context.ts';
 import { useAuthentication } from './authentication.ts';
+import { credentialSignals } from './credential-signals.ts';
 import { useErrorCodes, useMaskedErrors } from './errors.ts';
 import { useAdminOnlyIntrospection } from './introspection.ts';
 import { armorRejection } from './limits.ts';
@@ -25,6 +27,8 @@ import { buildSchema } from './schema.ts';
 export interface TransportContext {
   /** Set by the HTTP transport. */
   request?: Request;
+  /** The node:http response, which Yoga's node adapter passes in the server context. */
+  res?: ServerResponse;
   /** Set by the graphql-ws transport, which authenticates in onConnect, and for HTTP by useAuthentication. */
   principal?: Principal;
   requestId?: string;
@@ -101,22 +105,30 @@ export function createGraphQLServer(options: YogaOptions): EvqYoga {
         principal,
         requestId,
         logger: () => (requestLogger ??= logger.child({ requestId })),
-        // graphql-ws closes a socket when its credential expires; an SSE stream or long-poll over
-        // HTTP ends then instead.
-        signal: () => (signal ??= combinedSignal(shutdownSignal, initial.request ? [...transportSignals, ...expirySignal(principal)] : transportSignals)),
+        signal: () => {
+          if (signal) return signal;
+          const request = initial.request;
+          // graphql-ws closes a socket whose credential ends; over HTTP the stream or long-poll ends.
+          const ended = request
+            ? credentialSignals(access, principal, request.headers.get('authorization'), requestEndSignal(initial), logger.child({ requestId }))
+            : [];
+          signal = combinedSignal(shutdownSignal, [...transportSignals, ...ended]);
+          return signal;
+        },
       };
     },
   });
 }
 
-/** Max delay that AbortSignal.timeout accepts, in ms; longer ones would fire at once. */
-const maxTimerDelayMs = 2 ** 31 - 1;
-
-/** Returns a signal that aborts when the principal's credential expires, or none when it does not expire within the max delay. */
-function expirySignal(principal: Principal): AbortSignal[] {
-  if (principal.expiresAt === null) return [];
-  const delay = Math.max(0, principal.expiresAt - Date.now());
-  return delay > maxTimerDelayMs ? [] : [AbortSignal.timeout(delay)];
+/**
+ * Returns a signal that aborts when the HTTP exchange is over, finished or not. The Request's own
+ * signal aborts only when the client goes away early.
+ */
+function requestEndSignal(initial: TransportContext): AbortSignal {
+  const controller = new AbortController();
+  if (initial.res) initial.res.once('close', () => controller.abort());
+  else if (initial.request) return nativeSignal(initial.request.signal);
+  return controller.signal;
 }
 
 /** Creates a signal that aborts on shutdown, or when the request or the socket ends. */

@@ -162,4 +162,28 @@ describe('SSE sessions', () => {
     expect(elapsed, 'the SSE stream was still open 6 s after its 2 s token was issued').not.toBeNull();
     await reader.cancel().catch(() => undefined);
   });
+
+  it('stream ends when its queue key is revoked', async () => {
+    const created = await evq.gql('mutation ($queue: String!) { createQueueKey(queue: $queue, actions: [CONSUME]) { id secret } }', { queue });
+    const key = created.data!.createQueueKey as { id: string; secret: string };
+    const response = await fetch(`${evq.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${key.secret}` },
+      body: JSON.stringify({ query: messagesSubscription, variables: { queue } }),
+    });
+    expect(response.status).toBe(200);
+    const reader = response.body!.getReader();
+    const ended = (async () => {
+      while (!(await reader.read()).done) {
+        // Pings and messages are dropped until the server ends the stream.
+      }
+      return true;
+    })();
+
+    // The stream must stay open while the key is valid.
+    expect(await Promise.race([ended, sleep(500).then(() => false)])).toBe(false);
+    await evq.gql('mutation ($id: String!) { revokeQueueKey(id: $id) }', { id: key.id });
+    expect(await Promise.race([ended, sleep(1000).then(() => false)])).toBe(true);
+    await reader.cancel().catch(() => undefined);
+  });
 });
