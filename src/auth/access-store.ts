@@ -223,7 +223,10 @@ export class AccessStore {
     return this.#list<RoleGrants>(rolePrefix).sort((a, b) => a.role.localeCompare(b.role));
   }
 
-  /** Sets the grants of a role; an empty list removes the role's entry. */
+  /**
+   * Sets the grants of a role; an empty list removes the role's entry.
+   * NOTE: subscriptions that are open already keep the grants they were checked with.
+   */
   async setRoleGrants(role: string, grants: Grant[], actor: Principal): Promise<RoleGrants> {
     if (!rolePattern.test(role)) {
       throw errors.invalidInput('role', role, "1 to 128 of A-Z, a-z, 0-9, '.', '_', ':', '@' and '-'");
