@@ -45,6 +45,20 @@ export class AccessControl {
       audit: this.audit,
     });
     this.#publishLimiter = new RateLimiter(config.publishRatePerSecond, config.publishBurst);
+    const userTokens = config.userTokens;
+    logger.child({ component: 'auth' }).info(
+      userTokens === null
+        ? { userTokens: false }
+        : {
+            userTokens: true,
+            issuer: userTokens.issuer,
+            audience: userTokens.audience,
+            algorithms: userTokens.algorithms,
+            keySource: [userTokens.jwksUrl && 'jwks', userTokens.publicKey && 'public key', userTokens.secret && 'secret'].filter(Boolean),
+            jwksUrl: userTokens.jwksUrl,
+          },
+      userTokens === null ? 'user tokens are not accepted (no EVQ_AUTH_* key source)' : 'user tokens are accepted',
+    );
   }
 
   /** See Authenticator.authenticate. */

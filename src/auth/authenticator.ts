@@ -1,6 +1,6 @@
 import { hash, timingSafeEqual } from 'node:crypto';
 import { decodeJwt, decodeProtectedHeader, type JWTPayload } from 'jose';
-import { EvqError, isEvqError } from '../errors.ts';
+import { EvqError, errors, isEvqError } from '../errors.ts';
 import { type AccessStore, queueKeyRecord, serviceAccountRecord } from './access-store.ts';
 import type { AuditLog } from './audit.ts';
 import { apiKeyPrefix, credentialMatches, parseCredential, queueKeyPrefix } from './credentials.ts';
@@ -148,15 +148,14 @@ export class Authenticator {
     }
     const claims = await this.#userTokens.verify(token);
     const subject = claims.sub!;
-    const evqClaim = (claims.evq ?? {}) as { grants?: unknown; roles?: unknown };
-    let grants: Grant[];
+    let access: { grants: Grant[]; roles: string[] };
     try {
-      grants = evqClaim.grants === undefined ? [] : parseGrants(evqClaim.grants, 'evq.grants');
+      access = parseEvqClaim(claims.evq);
     } catch (error) {
       if (!isEvqError(error)) throw error;
-      return { credential: 'user token', id: subject, reason: `the token's evq claim is invalid: ${error.message}` };
+      return { credential: 'user token', id: subject, reason: `the token's evq claim is invalid: ${error.message.replace(/\.+$/, '')}` };
     }
-    const roles = Array.isArray(evqClaim.roles) ? evqClaim.roles.filter((role): role is string => typeof role === 'string') : [];
+    const { grants, roles } = access;
     for (const role of roles) grants.push(...(this.#store.roleGrants(role)?.grants ?? []));
     return {
       kind: 'user',
@@ -176,6 +175,23 @@ export class Authenticator {
     this.#audit.rejected({ credential: rejection.credential, id: rejection.id, reason: rejection.reason, ...source });
     return new EvqError('UNAUTHENTICATED', `Authentication failed: ${rejection.reason}.`, rejection.expired ? { expired: true } : {});
   }
+}
+
+/**
+ * Reads a user token's `evq` claim, `{ grants?: Grant[], roles?: string[] }`; an absent claim
+ * gives neither. Throws BAD_USER_INPUT naming the invalid part, so the token is rejected rather
+ * than accepted with less access than its issuer meant.
+ */
+function parseEvqClaim(claim: unknown): { grants: Grant[]; roles: string[] } {
+  if (claim === undefined) return { grants: [], roles: [] };
+  if (typeof claim !== 'object' || claim === null || Array.isArray(claim)) {
+    throw errors.invalidInput('evq', claim, 'an object { grants, roles }');
+  }
+  const { grants, roles } = claim as { grants?: unknown; roles?: unknown };
+  if (roles !== undefined && (!Array.isArray(roles) || !roles.every((role) => typeof role === 'string'))) {
+    throw errors.invalidInput('evq.roles', roles, 'a list of role names');
+  }
+  return { grants: grants === undefined ? [] : parseGrants(grants, 'evq.grants'), roles: (roles as string[] | undefined) ?? [] };
 }
 
 function servicePrincipal(

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Config } from '../config.ts';
+import { type Config, ConfigError } from '../config.ts';
 
 /** Name of the file in the data folder that keeps the admin token generated in dev mode. */
 export const adminTokenFile = 'admin-token';
@@ -25,7 +25,7 @@ export type AdminToken = StoredSecret;
 export async function loadAdminToken(config: Config): Promise<AdminToken> {
   if (config.adminToken) return { token: config.adminToken, generated: false };
   if (!config.devMode) {
-    throw new Error('EVQ_ADMIN_TOKEN is required when NODE_ENV=production; set it to a random string of 32 or more characters.');
+    throw new ConfigError('EVQ_ADMIN_TOKEN is required when NODE_ENV=production; set it to a random string of at least 16 characters (32 or more is better).');
   }
   return loadOrCreate(config.dataDir, adminTokenFile, (stored) => stored.length >= 16, () => `evq_admin_${randomBytes(24).toString('base64url')}`);
 }
@@ -39,7 +39,9 @@ export async function loadAdminToken(config: Config): Promise<AdminToken> {
 export async function loadMasterKey(config: Config): Promise<Buffer> {
   if (config.auth.masterKey) return config.auth.masterKey;
   if (!config.devMode) {
-    throw new Error('EVQ_MASTER_KEY is required when NODE_ENV=production; generate one with: openssl rand -base64 32');
+    throw new ConfigError(
+      `EVQ_MASTER_KEY is required when NODE_ENV=production; generate one with: openssl rand -base64 32 (or reuse ${masterKeyFile} from the dev data folder to keep issued service tokens valid)`,
+    );
   }
   const isKey = (stored: string) => Buffer.from(stored, 'base64').length === 32;
   const { token } = await loadOrCreate(config.dataDir, masterKeyFile, isKey, () => randomBytes(32).toString('base64'));

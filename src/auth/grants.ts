@@ -71,7 +71,7 @@ export function keyMatcher(template: string, principal: Principal): ((key: strin
 }
 
 /**
- * An operation as the permission check sees it: the action, the queue and, for publishes and
+ * An operation in the form the permission check takes: the action, the queue and, for publishes and
  * stream reads, the message keys involved. `keys: null` marks an operation that can touch messages
  * of any key (receive, ack, deliveries). A grant with a key template does not allow those.
  */
@@ -95,20 +95,23 @@ export function authorize(principal: Principal, request: AccessRequest): void {
   if (grants.some((grant) => grant.key === null)) return;
 
   const templates = grants.map((grant) => grant.key!);
+  const allowed = templates.map((template) => describeValue(template)).join(', ');
   if (keys === null) {
     throw forbidden(
       principal,
       request,
-      `the grants for ${action} on queue ${describeValue(queue)} limit message keys to ${templates.map((t) => describeValue(t)).join(', ')}, ` +
-        'so only operations that name a matching key are allowed',
+      `the grants for ${action} on queue ${describeValue(queue)} limit message keys to ${allowed}, ` +
+        'so operations that can return messages of any key, such as receive, ack and deliveries, are not allowed',
     );
   }
   const matchers = templates.map((template) => keyMatcher(template, principal)).filter((matcher) => matcher !== null);
   for (const key of keys) {
-    if (key === null || !matchers.some((matches) => matches(key))) {
-      const subject = key === null ? 'a message without a key' : `key ${describeValue(key)}`;
-      const allowed = templates.map((template) => describeValue(template)).join(', ');
-      throw forbidden(principal, request, `${subject} does not match the key template ${allowed} of your grants`, key);
+    if (key === null) {
+      const remedy = action === 'PUBLISH' ? 'publish a message with a key' : 'pass a key argument';
+      throw forbidden(principal, request, `no message key was given, but your grants for ${action} on queue ${describeValue(queue)} allow only keys matching ${allowed}; ${remedy}`, key);
+    }
+    if (!matchers.some((matches) => matches(key))) {
+      throw forbidden(principal, request, `key ${describeValue(key)} does not match the key template ${allowed} of your grants`, key);
     }
   }
 }

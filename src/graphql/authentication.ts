@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import type { Plugin } from 'graphql-yoga';
 import type { AccessControl } from '../auth/access-control.ts';
 import type { Principal } from '../auth/principal.ts';
@@ -13,11 +14,13 @@ import { maskError } from './errors.ts';
 export function useAuthentication(access: AccessControl, logger: Logger): Plugin<{ principal?: Principal }> {
   return {
     async onParams({ request, context, setResult }) {
-      const transport = context as { principal?: Principal };
+      // `req` is the node:http request that Yoga's node adapter puts in the server context.
+      const transport = context as { principal?: Principal; req?: IncomingMessage };
       if (transport.principal) return;
       const requestId = request.headers.get('x-request-id') ?? undefined;
+      const remote = transport.req?.socket.remoteAddress;
       try {
-        transport.principal = await access.authenticate(request.headers.get('authorization'), { transport: 'http', requestId });
+        transport.principal = await access.authenticate(request.headers.get('authorization'), { transport: 'http', requestId, remote });
       } catch (error) {
         setResult({ errors: [maskError(error, logger, requestId)] });
       }

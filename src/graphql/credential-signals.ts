@@ -8,9 +8,9 @@ const maxTimerDelayMs = 2 ** 31 - 1;
 
 /**
  * Returns signals that end an HTTP operation (an SSE stream or a long-poll) when its credential
- * stops being valid: one at the principal's expiry, and one when its service account or queue
- * key changes at any instance and `authorization` no longer authenticates. graphql-ws closes its
- * sockets for the same reasons. The listener is removed once `requestEnded` aborts.
+ * stops being valid. One aborts at the principal's expiry. The other aborts when its service
+ * account or queue key changes at any instance and `authorization` no longer authenticates.
+ * graphql-ws closes its sockets for the same reasons. The listener goes once `requestEnded` aborts.
  */
 export function credentialSignals(
   access: AccessControl,

@@ -21,6 +21,8 @@ interface SocketState {
   principal?: Principal;
   /** The credential from connectionParams, kept to check it again on each subscribe and on revocation. */
   authorization?: unknown;
+  /** Client address, for the audit log. */
+  remote?: string | undefined;
   socket?: WebSocket;
   /** Closes the socket when the credential expires. */
   expiryTimer?: NodeJS.Timeout;
@@ -105,7 +107,7 @@ export function createWebSocketServer(options: WebSocketOptions): WebSocketServe
   /** Authenticates the socket's credential again; closes the socket with 4403 and returns false when it fails. */
   const recheck = async (state: SocketState): Promise<boolean> => {
     try {
-      admit(state, await access.authenticate(state.authorization, { transport: 'websocket' }));
+      admit(state, await access.authenticate(state.authorization, { transport: 'websocket', remote: state.remote }));
       return true;
     } catch (error) {
       if (!isEvqError(error)) logger.error({ err: error, principal: state.principal?.id }, 'checking a websocket credential again failed');
@@ -129,6 +131,7 @@ export function createWebSocketServer(options: WebSocketOptions): WebSocketServe
         state.socket = ctx.extra.socket;
         state.authorization = authorizationParam(ctx.connectionParams);
         const remote = ctx.extra.request.socket.remoteAddress;
+        state.remote = remote;
         try {
           admit(state, await access.authenticate(state.authorization, { transport: 'websocket', remote }));
           return true;

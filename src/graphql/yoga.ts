@@ -58,7 +58,7 @@ export function createGraphQLServer(options: YogaOptions): EvqYoga {
     schema: buildSchema(),
     graphqlEndpoint: '/graphql',
     // GraphiQL (render-graphiql 5.24) sends its headers pane as HTTP headers but not as graphql-ws
-    // connectionParams, so evq would close its socket with 4403. Over SSE a subscription carries
+    // connectionParams, so evq would close its socket with 4401. Over SSE a subscription carries
     // the pane's Authorization header. GraphiQL sends SSE requests as GET unless `method` is POST.
     // POST keeps the document out of the URL, and it makes a request without a token fail as
     // UNAUTHENTICATED instead of failing CSRF prevention.

@@ -466,6 +466,9 @@ describe('access management', () => {
       const renewed = await issueToken(evq, issued.data!.issueToken.token, 86_400);
 
       expect(firstCode(renewed)).toBe('FORBIDDEN');
+      expect(renewed.errors![0]!.message).toBe(
+        "Forbidden: issueToken needs a service account's API key; a token from issueToken cannot renew itself.",
+      );
     });
   });
 

@@ -87,6 +87,28 @@ describe('audit log of changes', () => {
     expect(line).toMatchObject({ level: 30, service: 'evq', actor: 'admin', name, msg: 'service account created' });
   });
 
+  it('records an issued service token', async () => {
+    const account = await createServiceAccount(`svc-${randomUUID().slice(0, 8)}`);
+    const issued = await evq.gql('mutation { issueToken(ttlSeconds: 120) { token } }', {}, account.apiKey);
+    expect(issued.errors).toBeUndefined();
+    secrets.push(issued.data!.issueToken.token);
+
+    const line = await auditLine({ event: 'issued', credential: 'service token', id: account.id });
+    expect(line).toMatchObject({ actor: `service:${account.id}`, ttlSeconds: 120, msg: 'service token issued' });
+  });
+
+  it('records a GraphQL rejection with the remote address', async () => {
+    const subject = `graphql-${randomUUID().slice(0, 8)}`;
+    const token = await idp.sign(subject, { claims: { aud: 'not-evq' } });
+    secrets.push(token);
+
+    const result = await evq.gql('{ me { id } }', {}, token);
+    expect(result.status).toBe(401);
+
+    const line = await auditLine({ event: 'rejected', credential: 'user token', id: subject });
+    expect(line).toMatchObject({ transport: 'http', remote: '127.0.0.1', reason: 'the token\'s aud claim is invalid: unexpected "aud" claim value' });
+  });
+
   it('records a deleted service account', async () => {
     const account = await createServiceAccount(`svc-${randomUUID().slice(0, 8)}`);
     await evq.gql('mutation ($id: String!) { deleteServiceAccount(id: $id) }', { id: account.id });

@@ -191,16 +191,19 @@ describe('authorize', () => {
       expect(error.code).toBe('FORBIDDEN');
       expect(error.message).toBe(
         'Forbidden: the grants for CONSUME on queue "notifications" limit message keys to "user-${sub}", ' +
-          'so only operations that name a matching key are allowed.',
+          'so operations that can return messages of any key, such as receive, ack and deliveries, are not allowed.',
       );
       expect(error.details).toEqual({ principal: 'user:alice', action: 'CONSUME', queue: 'notifications' });
     });
 
-    it('rejects a message without a key', () => {
+    it('rejects a read without a key', () => {
       const error = thrown(() => authorize(notifications, { action: 'CONSUME', queue: 'notifications', keys: [null] }));
 
       expect(error.code).toBe('FORBIDDEN');
-      expect(error.message).toBe('Forbidden: a message without a key does not match the key template "user-${sub}" of your grants.');
+      expect(error.message).toBe(
+        'Forbidden: no message key was given, but your grants for CONSUME on queue "notifications" allow only keys matching "user-${sub}"; ' +
+          'pass a key argument.',
+      );
       expect(error.details).toEqual({ principal: 'user:alice', action: 'CONSUME', queue: 'notifications', key: null });
     });
 

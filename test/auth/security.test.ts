@@ -108,6 +108,8 @@ const rejectionReasons: Record<string, string> = {
   'unknown kid': "no key in the JWKS matches the token's kid",
   'revoked queue key': 'the queue key was revoked',
   'rotated key after its grace period': 'replaced by a rotation and its grace period ended',
+  'evq claim that is not an object': "the token's evq claim is invalid: Invalid evq: \"admin\"; expected an object { grants, roles }",
+  'evq roles that are not a list': "the token's evq claim is invalid: Invalid evq.roles: \"support\"; expected a list of role names",
 };
 
 describe('security table: rejected attempts', () => {
@@ -129,6 +131,8 @@ describe('security table: rejected attempts', () => {
     ['expired', async () => idp.sign('alice', { claims: { evq: userGrants() }, expiresIn: -10 })],
     ['not yet valid', async () => idp.sign('alice', { claims: { evq: userGrants(), nbf: Math.floor(Date.now() / 1000) + 120 } })],
     ['unknown kid', async () => idp.sign('alice', { claims: { evq: userGrants() }, key: 'unlisted-rsa' })],
+    ['evq claim that is not an object', async () => idp.sign('alice', { claims: { evq: 'admin' } })],
+    ['evq roles that are not a list', async () => idp.sign('alice', { claims: { evq: { ...userGrants(), roles: 'support' } } })],
     [
       'revoked queue key',
       async () => {
@@ -219,7 +223,7 @@ describe('security table: rejected attempts', () => {
   });
 
   it('stored nothing for any rejected publish', async () => {
-    expect(rejectedMarkers).toHaveLength(11);
+    expect(rejectedMarkers).toHaveLength(13);
     const stored = await storedMarkers(orders);
     for (const marker of rejectedMarkers) expect(stored).not.toContain(marker);
   });

@@ -2,7 +2,7 @@ import type { QueueKey, RoleGrants, ServiceAccount } from '../../auth/access-sto
 import { parseGrants } from '../../auth/grants.ts';
 import { type Grant, type Principal, type QueueAction, queueActions } from '../../auth/principal.ts';
 import { serviceTokenTtl } from '../../auth/tokens.ts';
-import { errors } from '../../errors.ts';
+import { EvqError, errors } from '../../errors.ts';
 import { queueAction, requires } from '../auth.ts';
 import { builder } from '../builder.ts';
 import type { Context } from '../context.ts';
@@ -208,8 +208,17 @@ builder.mutationFields((t) => ({
       `Trades the calling service's API key for a JWT that expires after ttlSeconds (${serviceTokenTtl.min} to ${serviceTokenTtl.max}). ` +
       'A token from issueToken cannot renew itself, so a leaked token ends with its ttl.',
     ...requires('SERVICE_API_KEY'),
+    unauthorizedError: (_parent, _args, ctx) =>
+      new EvqError('FORBIDDEN', "Forbidden: issueToken needs a service account's API key; a token from issueToken cannot renew itself.", {
+        principal: ctx.principal.id,
+        field: 'Mutation.issueToken',
+      }),
     args: { ttlSeconds: t.arg.int({ defaultValue: serviceTokenTtl.default, required: true }) },
-    resolve: (_root, args, ctx) => ctx.access.serviceTokens.issue(ctx.principal.subject, args.ttlSeconds),
+    resolve: async (_root, args, ctx) => {
+      const issued = await ctx.access.serviceTokens.issue(ctx.principal.subject, args.ttlSeconds);
+      ctx.access.audit.changed('issued', 'service token', ctx.principal.subject, ctx.principal, { ttlSeconds: args.ttlSeconds });
+      return issued;
+    },
   }),
   setRoleGrants: t.field({
     type: RoleGrantsType,
