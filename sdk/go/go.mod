@@ -1,0 +1,3 @@
+module github.com/evq-dev/evq/sdk/go
+
+go 1.22
