@@ -1,0 +1,97 @@
+package evq
+
+import (
+	"crypto/ed25519"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+)
+
+// Errors that [Verifier.Verify] wraps, so callers can tell the causes apart
+// with [errors.Is].
+var (
+	// ErrMissingSignature means that the message carries no signature.
+	ErrMissingSignature = errors.New("missing signature")
+	// ErrUnknownKeyID means that the signature names a key id that is not
+	// among the verifier's public keys.
+	ErrUnknownKeyID = errors.New("unknown key id")
+	// ErrInvalidSignature means that the signature does not verify against
+	// the message's fields.
+	ErrInvalidSignature = errors.New("invalid signature")
+)
+
+// Signature is a signature object as evq's GraphQL API names its fields:
+// the SignatureInput of a signed publish, or the signature of a delivered
+// message, which has an empty nonce. Timestamp is in Unix seconds.
+type Signature struct {
+	KeyID     string `json:"keyId"`
+	Timestamp int64  `json:"timestamp"`
+	Nonce     string `json:"nonce"`
+	Value     string `json:"value"`
+}
+
+// Message is the part of a delivered message that evq's storage signature
+// covers, with the signature itself. The JSON names match the fields of the
+// GraphQL Message type, so a message decoded from a response can be passed
+// to [Verifier.Verify] as it is.
+type Message struct {
+	Queue string          `json:"queue"`
+	ID    string          `json:"id"`
+	Data  json.RawMessage `json:"data"`
+	// Producer is the producer id, empty when the message has none (null in
+	// JSON).
+	Producer  string     `json:"producer"`
+	Signature *Signature `json:"signature"`
+}
+
+// Verifier checks evq's storage signature on messages that a consumer
+// receives. It is safe for concurrent use.
+type Verifier struct {
+	publicKeys map[string]ed25519.PublicKey
+}
+
+// NewVerifier returns a Verifier that accepts signatures by the given evq
+// public keys, indexed by key id (kid). It copies the map and returns an
+// error when a key is not [ed25519.PublicKeySize] bytes long.
+// [ParseJWKS] returns such a map from evq's /.well-known/jwks.json.
+func NewVerifier(publicKeys map[string]ed25519.PublicKey) (*Verifier, error) {
+	for keyID, publicKey := range publicKeys {
+		if len(publicKey) != ed25519.PublicKeySize {
+			return nil, fmt.Errorf("evq: public key %q has %d bytes, but an Ed25519 public key has %d", keyID, len(publicKey), ed25519.PublicKeySize)
+		}
+	}
+	return &Verifier{publicKeys: maps.Clone(publicKeys)}, nil
+}
+
+// Verify checks that message carries a valid storage signature by one of the
+// verifier's keys. It returns nil when it does. Otherwise the error names the
+// message and wraps [ErrMissingSignature], [ErrUnknownKeyID],
+// [ErrInvalidSignature] or, for data that is not valid JSON, [ErrInvalidJSON].
+//
+// Verify does not check the signature's age: evq signs a message when it
+// stores it, and a consumer may receive it much later.
+func (v *Verifier) Verify(message Message) error {
+	where := fmt.Sprintf("evq: message %q in queue %q", message.ID, message.Queue)
+
+	signature := message.Signature
+	if signature == nil || signature.Value == "" {
+		return fmt.Errorf("%s: %w; request the signature field with the message", where, ErrMissingSignature)
+	}
+
+	publicKey, found := v.publicKeys[signature.KeyID]
+	if !found {
+		return fmt.Errorf("%s: %w %q; reload evq's public keys from /.well-known/jwks.json", where, ErrUnknownKeyID, signature.KeyID)
+	}
+
+	fields := Fields{Queue: message.Queue, ID: message.ID, Timestamp: signature.Timestamp, Data: message.Data}
+	canonical, err := StorageCanonicalString(fields, message.Producer)
+	if err != nil {
+		return fmt.Errorf("%s: %w", where, err)
+	}
+
+	if !VerifyV1a(publicKey, canonical, signature.Value) {
+		return fmt.Errorf("%s: %w by key %q: the message differs from what that key signed, or the value is not a v1a signature", where, ErrInvalidSignature, signature.KeyID)
+	}
+	return nil
+}
