@@ -1,0 +1,175 @@
+"""Verification of evq's storage signature on received messages, with keys from evq's JWK Set."""
+
+from __future__ import annotations
+
+import base64
+import re
+from typing import Any, Dict, Mapping, NamedTuple, Optional
+
+from .canonical import storage_canonical_string
+from .signatures import verify_v1a
+
+__all__ = ["SignatureVerificationError", "public_keys_from_jwks", "verify_message"]
+
+_BASE64URL = re.compile("[A-Za-z0-9_-]*")
+
+
+class SignatureVerificationError(Exception):
+    """A received message whose storage signature is missing, malformed or invalid.
+
+    ``code`` is one of:
+
+    - ``SIGNATURE_MISSING``: the message has no ``signature``.
+    - ``INVALID_MESSAGE``: a field is missing or invalid, or the data has
+      no canonical form.
+    - ``UNKNOWN_KEY``: no public key has the signature's ``keyId``. evq may
+      have rotated its key, so fetch ``/.well-known/jwks.json`` again.
+    - ``SIGNATURE_INVALID``: the signature does not verify, so the message
+      was changed or did not come from evq.
+
+    ``message_id`` is the message's id, or None when it has none.
+    """
+
+    def __init__(self, code: str, message: str, message_id: Optional[str] = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message_id = message_id
+
+
+class _SignedMessage(NamedTuple):
+    """The fields of a received message that evq's storage signature covers, checked for type."""
+
+    queue: str
+    id: str
+    timestamp: int
+    data: Any
+    producer: Optional[str]
+    key_id: str
+    value: str
+
+
+def verify_message(message: Mapping[str, Any], public_keys_by_kid: Mapping[str, bytes]) -> None:
+    """Raise SignatureVerificationError unless evq's storage signature on a message verifies.
+
+    ``message`` is a received message as a dict with ``queue``, ``id``,
+    ``data`` (the parsed JSON payload), ``producer`` and ``signature``. The
+    producer is a str, or None or absent when there is none. The signature
+    is a dict with ``keyId``, ``timestamp``, ``nonce`` (empty for evq's
+    signature) and ``value``. ``public_keys_by_kid`` maps each key id to its
+    32-byte raw Ed25519 public key, as ``public_keys_from_jwks`` returns.
+
+    The signature's timestamp is when evq stored the message. It is not
+    compared with the clock, because a message can wait in a queue for days.
+    The error's ``code`` says what failed and its text names the field.
+    Raises TypeError or ValueError when the public key for the signature's
+    ``keyId`` is not 32 bytes.
+    """
+    signed = _read_signed_message(message)
+
+    public_key = public_keys_by_kid.get(signed.key_id)
+    if public_key is None:
+        raise SignatureVerificationError(
+            "UNKNOWN_KEY",
+            f"No public key has id {signed.key_id!r}, which signed message {signed.id!r}. "
+            "Fetch /.well-known/jwks.json again in case evq rotated its key.",
+            signed.id,
+        )
+
+    try:
+        canonical = storage_canonical_string(signed.queue, signed.id, signed.timestamp, signed.data, signed.producer)
+    except (TypeError, ValueError) as error:
+        raise SignatureVerificationError(
+            "INVALID_MESSAGE", f"Message {signed.id!r} has no canonical form: {error}", signed.id
+        ) from error
+    if not verify_v1a(public_key, canonical, signed.value):
+        raise SignatureVerificationError(
+            "SIGNATURE_INVALID",
+            f"The storage signature of message {signed.id!r} in queue {signed.queue!r} does not verify "
+            f"with key {signed.key_id!r}, so the message was changed or was not stored by evq.",
+            signed.id,
+        )
+
+
+def _read_signed_message(message: object) -> _SignedMessage:
+    """Return the signed fields of a received message, or raise INVALID_MESSAGE or SIGNATURE_MISSING."""
+    if not isinstance(message, Mapping):
+        raise SignatureVerificationError(
+            "INVALID_MESSAGE", f"The message must be a dict, not {type(message).__name__}."
+        )
+    message_id = message.get("id")
+    message_id = message_id if isinstance(message_id, str) else None
+
+    queue = _require(message, "queue", "a str", str, message_id)
+    message_id = _require(message, "id", "a str", str, message_id)
+    if "data" not in message:
+        raise SignatureVerificationError("INVALID_MESSAGE", "The message has no data field.", message_id)
+    producer = message.get("producer")
+    if producer is not None and not isinstance(producer, str):
+        raise _invalid_field("producer", "a str or null", producer, message_id)
+
+    signature = message.get("signature")
+    if signature is None:
+        raise SignatureVerificationError(
+            "SIGNATURE_MISSING",
+            f"Message {message_id!r} in queue {queue!r} has no signature, so it cannot be checked.",
+            message_id,
+        )
+    if not isinstance(signature, Mapping):
+        raise _invalid_field("signature", "an object", signature, message_id)
+    key_id = _require(signature, "signature.keyId", "a str", str, message_id)
+    timestamp = _require(signature, "signature.timestamp", "an int", int, message_id)
+    nonce = _require(signature, "signature.nonce", "a str", str, message_id)
+    value = _require(signature, "signature.value", "a str", str, message_id)
+    if isinstance(timestamp, bool) or timestamp < 0:
+        raise _invalid_field("signature.timestamp", "Unix seconds from 0 up", timestamp, message_id)
+    if nonce != "":
+        raise _invalid_field("signature.nonce", "empty in evq's storage signature", nonce, message_id)
+
+    return _SignedMessage(queue, message_id, timestamp, message["data"], producer, key_id, value)
+
+
+def public_keys_from_jwks(jwks: Mapping[str, Any]) -> Dict[str, bytes]:
+    """Return the Ed25519 public keys of a JWK Set (RFC 7517) by their ``kid``.
+
+    ``jwks`` is the parsed JSON of evq's ``/.well-known/jwks.json``. RFC 7517
+    section 5 recommends ignoring keys of a type the reader does not
+    understand and keys with missing or invalid members. So a key is skipped
+    unless its ``kty`` is ``OKP``, its ``crv`` is ``Ed25519``, it has a
+    ``kid``, its ``use`` is ``sig`` or absent, and its ``x`` is 32 bytes of
+    unpadded base64url.
+    Raises ValueError when ``jwks`` is not an object with a ``keys`` list.
+    """
+    keys = jwks.get("keys") if isinstance(jwks, Mapping) else None
+    if not isinstance(keys, list):
+        raise ValueError("A JWK Set must be an object with a keys list.")
+
+    public_keys: Dict[str, bytes] = {}
+    for key in keys:
+        if not isinstance(key, Mapping) or key.get("kty") != "OKP" or key.get("crv") != "Ed25519":
+            continue
+        kid = key.get("kid")
+        raw = _decode_jwk_x(key.get("x"))
+        if isinstance(kid, str) and kid != "" and key.get("use", "sig") == "sig" and raw is not None:
+            public_keys[kid] = raw
+    return public_keys
+
+
+def _decode_jwk_x(x: object) -> Optional[bytes]:
+    # 32 bytes take 43 characters of base64url without padding.
+    if not isinstance(x, str) or len(x) != 43 or not _BASE64URL.fullmatch(x):
+        return None
+    return base64.urlsafe_b64decode(x + "=")
+
+
+def _require(fields: Mapping[str, Any], path: str, expected: str, kind: type, message_id: Optional[str]) -> Any:
+    """Return the field at the end of ``path``, or raise INVALID_MESSAGE when it is not a ``kind``."""
+    value = fields.get(path.rpartition(".")[2])
+    if not isinstance(value, kind):
+        raise _invalid_field(path, expected, value, message_id)
+    return value
+
+
+def _invalid_field(field: str, expected: str, value: object, message_id: Optional[str]) -> SignatureVerificationError:
+    return SignatureVerificationError(
+        "INVALID_MESSAGE", f"The message's {field} must be {expected}, not {value!r}.", message_id
+    )
