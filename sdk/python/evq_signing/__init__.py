@@ -13,6 +13,8 @@ from .ed25519 import public_key as ed25519_public_key
 from .jcs import canonical_json
 from .signatures import sign_v1, sign_v1a, verify_v1, verify_v1a
 
+__version__ = "0.1.0"
+
 __all__ = [
     "CANONICAL_VERSION",
     "DedupCache",
