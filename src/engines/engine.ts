@@ -247,11 +247,48 @@ export interface SharedRecords {
   onChange(listener: (key: string, value: string | null) => void): () => void;
 }
 
+/** Largest `windowMs` that `NonceClaims.claim` accepts: one day, the retention of Kafka's nonce topic. */
+export const maxNonceWindowMs = 24 * 60 * 60 * 1000;
+
+/**
+ * Claims of keys, such as a producer key's nonces, that every evq instance on the same storage
+ * decides the same way. It is the replay cache of signed messages.
+ *
+ * What it guarantees:
+ * - A claim holds its key for `windowMs` from the time it was made. A later claim of the key
+ *   within that time loses and does not extend the hold. A claim made after the hold ended takes
+ *   the key. Times are those of the instance that made each claim.
+ * - Every instance decides concurrent claims of one key the same way: SQLite in commit order,
+ *   Kafka in the offset order of the nonce topic. On Kafka this can fail for claims whose clocks
+ *   differ by more than a minute, and at an instance started while one key was being claimed
+ *   again and again; kafka/claim-holders.ts and kafka/nonce-claims.ts describe both cases.
+ * - A claim is durable when `claim` resolves (SQLite: committed; Kafka: acknowledged by all
+ *   in-sync replicas and read back), so it survives a restart within its window.
+ *
+ * Every call throws ENGINE_UNAVAILABLE before `start()`, after `close()`, and when storage fails.
+ * Then the outcome of the claim is unknown, and the caller must treat the key as not claimed by
+ * `owner`.
+ */
+export interface NonceClaims {
+  /**
+   * Claims `key` (for example `<keyId>\n<nonce>`) for `owner` (a message id) and returns the owner
+   * that holds the claim: `owner` when this is the first claim of `key` within the last
+   * `windowMs`, otherwise the owner of that earlier claim. Every instance on the same storage
+   * agrees on who was first. Resolves once the claim is durable. Throws BAD_USER_INPUT unless
+   * `key` and `owner` are non-empty strings and `windowMs` is a number of milliseconds above 0
+   * and at most `maxNonceWindowMs` (or the Kafka engine's `maxNonceWindowMs` option).
+   */
+  claim(key: string, owner: string, windowMs: number): Promise<string>;
+}
+
 export interface Engine {
   readonly kind: 'sqlite' | 'kafka';
 
   /** The shared records of every instance on this storage, usable after `start()`. */
   readonly records: SharedRecords;
+
+  /** The replay cache of signed messages, shared by every instance on this storage; usable after `start()`. */
+  readonly nonces: NonceClaims;
 
   /** Opens storage and starts background work. Called once before anything else. */
   start(): Promise<void>;

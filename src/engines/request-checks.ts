@@ -88,3 +88,19 @@ export function checkRecordPrefix(prefix: unknown): void {
     throw errors.invalidInput('prefix', prefix, 'a string');
   }
 }
+
+/**
+ * Throws BAD_USER_INPUT unless `key` and `owner` are non-empty strings and `windowMs` is above 0
+ * and at most `maxWindowMs`.
+ */
+export function checkNonceClaim(key: unknown, owner: unknown, windowMs: unknown, maxWindowMs: number): void {
+  if (typeof key !== 'string' || key.length === 0) {
+    throw errors.invalidInput('key', key, 'a non-empty string');
+  }
+  if (typeof owner !== 'string' || owner.length === 0) {
+    throw errors.invalidInput('owner', owner, 'a non-empty string');
+  }
+  if (typeof windowMs !== 'number' || !Number.isFinite(windowMs) || windowMs <= 0 || windowMs > maxWindowMs) {
+    throw errors.invalidInput('windowMs', windowMs, `a number of milliseconds above 0 and at most ${maxWindowMs}`);
+  }
+}

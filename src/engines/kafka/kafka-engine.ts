@@ -19,11 +19,14 @@ import type {
   ReadStart,
   ReceiveOptions,
 } from '../engine.ts';
+import { maxNonceWindowMs } from '../engine.ts';
 import { Partitioner } from '../partitioner.ts';
 import { hasKafkaError, isUnknownTopic, withTimeout } from './client-errors.ts';
 import { ConfigStore, type StoredQueueConfig } from './config-store.ts';
 import { listDeadLetters, redriveDeadLetters } from './dead-letters.ts';
+import type { EngineGate } from './engine-gate.ts';
 import { LogReader } from './log-reader.ts';
+import { KafkaNonceClaims } from './nonce-claims.ts';
 import { ProduceBatcher, type StringProducer } from './produce-batcher.ts';
 import { Publisher } from './publisher.ts';
 import { QueueAdmin, toQueueConfig } from './queue-admin.ts';
@@ -45,6 +48,12 @@ export interface KafkaEngineOptions {
   clientId?: string;
   /** Name of this evq instance in logs and client ids. Default: a random id. */
   instanceId?: string;
+  /**
+   * Widest window that `nonces.claim` accepts, in ms, and how far back the nonce topic is read at
+   * start. Default and maximum: one day, the topic's retention. A smaller value makes start
+   * faster when the topic contains many claims.
+   */
+  maxNonceWindowMs?: number;
 }
 
 /** How long the readiness check waits for a metadata response, in ms. */
@@ -58,11 +67,12 @@ const tailBatchSize = 500;
  * letters live in a topic of their own. Leases, acks and nacks are journaled in a compacted topic
  * partitioned like the queue. Each (queue, group) is a Kafka consumer group, so each partition has
  * one owning instance at a time. The shared records live in a second compacted topic that every
- * instance follows.
+ * instance follows. Nonce claims go to a topic that every instance follows too.
  */
 export class KafkaEngine implements Engine {
   readonly kind = 'kafka' as const;
   readonly records: KafkaSharedRecords;
+  readonly nonces: KafkaNonceClaims;
   readonly #logger: Logger;
   readonly #names: TopicNames;
   readonly #admin: Admin;
@@ -104,11 +114,13 @@ export class KafkaEngine implements Engine {
     this.#reader = new LogReader(brokers, `${clientId}-reader`, this.#logger);
     this.#batcher = new ProduceBatcher(this.#producer, this.#logger);
     this.#store = new ConfigStore(this.#names.config(), this.#admin, this.#reader, this.#batcher, this.#logger);
-    this.records = new KafkaSharedRecords(
-      this.#names.records(),
-      { admin: this.#admin, reader: this.#reader, batcher: this.#batcher, logger: this.#logger },
-      { checkOpen: (operation) => this.#checkOpen(operation), run: (operation, run) => this.#run(operation, run) },
-    );
+    const clients = { admin: this.#admin, reader: this.#reader, batcher: this.#batcher, logger: this.#logger };
+    const gate: EngineGate = {
+      checkOpen: (operation) => this.#checkOpen(operation),
+      run: (operation, run) => this.#run(operation, run),
+    };
+    this.records = new KafkaSharedRecords(this.#names.records(), clients, gate);
+    this.nonces = new KafkaNonceClaims(this.#names.nonces(), clients, gate, options.maxNonceWindowMs ?? maxNonceWindowMs);
     this.#queues = new QueueAdmin(this.#admin, this.#store, this.#reader, this.#names, this.#logger);
     this.#publisher = new Publisher(this.#batcher, this.#partitioner, this.#reader, this.#logger);
     this.#stream = new StreamReader(this.#reader);
@@ -140,7 +152,7 @@ export class KafkaEngine implements Engine {
     }
     this.#started = true;
     try {
-      await Promise.all([this.#store.start(), this.records.start()]);
+      await Promise.all([this.#store.start(), this.records.start(), this.nonces.start()]);
     } catch (error) {
       this.#logger.error({ err: error }, 'starting the kafka engine failed');
       // Closing stops the follow loop of whichever topic did start.
@@ -373,8 +385,9 @@ export class KafkaEngine implements Engine {
     const membersStopped = await this.#workQueue.close();
     const storeStopped = this.#store.close();
     const recordsStopped = this.records.close();
+    const noncesStopped = this.nonces.close();
     await this.#reader.close();
-    await Promise.allSettled([membersStopped, storeStopped, recordsStopped]);
+    await Promise.allSettled([membersStopped, storeStopped, recordsStopped, noncesStopped]);
     await Promise.allSettled([this.#producer.close(), this.#admin.close()]);
     this.#logger.info('kafka engine closed');
   }

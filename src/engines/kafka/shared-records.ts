@@ -2,14 +2,7 @@ import type { SharedRecord, SharedRecords } from '../engine.ts';
 import type { ChangeListener } from '../record-map.ts';
 import { checkRecordKey, checkRecordPrefix, checkRecordValue } from '../request-checks.ts';
 import { CompactedTopic, type CompactedTopicClients } from './compacted-topic.ts';
-
-/** The engine's checks that every operation on the shared records goes through. */
-export interface EngineGate {
-  /** Throws ENGINE_UNAVAILABLE unless the engine is started and not closing. */
-  checkOpen(operation: string): void;
-  /** Runs an operation after `checkOpen`; errors other than EvqErrors become ENGINE_UNAVAILABLE. */
-  run<T>(operation: string, run: () => Promise<T>): Promise<T>;
-}
+import type { EngineGate } from './engine-gate.ts';
 
 /**
  * The shared records on Kafka: a compacted single-partition topic keyed by record key, which every

@@ -35,6 +35,11 @@ export class TopicNames {
     return `${this.prefix}__records`;
   }
 
+  /** Returns the single-partition topic of nonce claims, the replay cache of signed messages. */
+  nonces(): string {
+    return `${this.prefix}__nonces`;
+  }
+
   /**
    * Returns the Kafka consumer group id of an evq group. Queue names cannot contain '/', so the pair
    * (queue, group) maps to one group id.

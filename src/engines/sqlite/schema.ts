@@ -119,6 +119,15 @@ const migrations: readonly string[] = [
     value TEXT NOT NULL
   );
   `,
+  `
+  -- The replay cache of signed messages: the owner that holds each claimed key since claimed_at.
+  CREATE TABLE nonce_claims (
+    key TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    claimed_at INTEGER NOT NULL
+  );
+  CREATE INDEX nonce_claims_by_time ON nonce_claims (claimed_at);
+  `,
 ];
 
 /** Runs the migrations that the database has not run yet, each in its own transaction. */

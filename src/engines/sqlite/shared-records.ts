@@ -3,14 +3,7 @@ import type { SharedRecord, SharedRecords } from '../engine.ts';
 import { RecordMap, type ChangeListener } from '../record-map.ts';
 import { checkRecordKey, checkRecordPrefix, checkRecordValue } from '../request-checks.ts';
 import type { SqliteContext } from './context.ts';
-
-/** The parts of the SQLite engine that the shared records use: its open check and its group commit. */
-export interface SqliteEngineAccess {
-  /** Returns the open database, or throws ENGINE_UNAVAILABLE. */
-  requireOpen(operation: string): SqliteContext;
-  /** Runs `run` in the next group commit and resolves with its result after COMMIT. */
-  write<T>(operation: string, run: (context: SqliteContext) => T): Promise<T>;
-}
+import type { SqliteEngineAccess } from './engine-access.ts';
 
 /**
  * The shared records on SQLite: the `shared_records` table, loaded into memory at start. A write

@@ -22,10 +22,12 @@ import type {
 import { Partitioner } from '../partitioner.ts';
 import { appendMessages, checkDedupWindow } from './append.ts';
 import { SqliteContext } from './context.ts';
+import type { SqliteEngineAccess } from './engine-access.ts';
 import { listDeadLetters, redriveDeadLetters } from './dead-letters.ts';
 import { DedupIndex } from './dedup.ts';
 import { GroupCommit } from './group-commit.ts';
 import { ackReceipts, expireQueueLeases, extendLease, nackReceipt } from './leases.ts';
+import { SqliteNonceClaims } from './nonce-claims.ts';
 import { Notifier } from './notifier.ts';
 import { checkReadOptions, checkReceiveOptions } from '../request-checks.ts';
 import {
@@ -56,7 +58,10 @@ export interface SqliteEngineOptions {
   logger: Logger;
   /** The clock, in Unix milliseconds. Default `Date.now`. */
   now?: () => number;
-  /** Interval of the background sweep that applies retention and expires dedup entries, in ms. Default 1000. */
+  /**
+   * Interval of the background sweep that applies retention and expires dedup entries and nonce
+   * claims, in ms. Default 1000.
+   */
   sweepIntervalMs?: number;
   /** Messages that make a group commit run at once instead of at the end of the event-loop turn. Default 5000. */
   maxBatchSize?: number;
@@ -73,6 +78,7 @@ const tailBatchSize = 500;
 export class SqliteEngine implements Engine {
   readonly kind = 'sqlite' as const;
   readonly records: SqliteSharedRecords;
+  readonly nonces: SqliteNonceClaims;
   readonly #options: SqliteEngineOptions;
   readonly #logger: Logger;
   readonly #notifier = new Notifier();
@@ -88,13 +94,13 @@ export class SqliteEngine implements Engine {
   constructor(options: SqliteEngineOptions) {
     this.#options = options;
     this.#logger = options.logger.child({ component: 'sqlite-engine' });
-    this.records = new SqliteSharedRecords(
-      {
-        requireOpen: (operation) => this.#requireOpen(operation),
-        write: (operation, run) => this.#write(operation, null, run),
-      },
-      this.#logger,
-    );
+    const access: SqliteEngineAccess = {
+      requireOpen: (operation) => this.#requireOpen(operation),
+      read: (operation, run) => this.#readNow(operation, run),
+      write: (operation, run) => this.#write(operation, null, run),
+    };
+    this.records = new SqliteSharedRecords(access, this.#logger);
+    this.nonces = new SqliteNonceClaims(access);
   }
 
   async start(): Promise<void> {
@@ -351,7 +357,7 @@ export class SqliteEngine implements Engine {
     return this.#context;
   }
 
-  /** Applies retention to every queue, then expires dedup entries, each in bounded chunks. */
+  /** Applies retention to every queue, then expires dedup entries and nonce claims, each in bounded chunks. */
   async #sweep(): Promise<void> {
     if (this.#sweeping || this.#closing !== null) {
       return;
@@ -372,6 +378,10 @@ export class SqliteEngine implements Engine {
       let more = true;
       while (more && this.#closing === null) {
         more = await this.#write('dedup cleanup', null, (context) => this.#dedup.sweep(context));
+      }
+      more = true;
+      while (more && this.#closing === null) {
+        more = await this.#write('nonce cleanup', null, (context) => this.nonces.sweep(context));
       }
     } catch (error) {
       if (this.#closing === null) {
