@@ -3,6 +3,7 @@ import type { Engine } from '../../src/engines/engine.ts';
 import { describeDeadLetters } from './conformance/dead-letters.ts';
 import type { ConformanceSetup } from './conformance/helpers.ts';
 import { describeLifecycle } from './conformance/lifecycle.ts';
+import { describeNonceClaims } from './conformance/nonces.ts';
 import { describeQueues } from './conformance/queues.ts';
 import { describeSharedRecords } from './conformance/shared-records.ts';
 import { describeStream } from './conformance/stream.ts';
@@ -44,5 +45,6 @@ export function describeEngineConformance(name: string, setup: ConformanceSetup)
     describeDeadLetters(suite);
     describeLifecycle(suite);
     describeSharedRecords(suite);
+    describeNonceClaims(suite);
   });
 }

@@ -110,6 +110,41 @@ describe.skipIf(brokers.length === 0)('kafka engine with two instances', () => {
     expect(later.records.get(key)).toBe('granted');
   });
 
+  it('nonce claims made at once agree at both instances', async () => {
+    const first = await startInstance('first');
+    const second = await startInstance('second');
+    const keys = Array.from({ length: 20 }, () => `test-key\n${randomUUID()}`);
+
+    // Random delays of up to 10 ms spread the claims over several produce requests per instance,
+    // so that each instance wins some keys.
+    const claimSoon = async (engine: KafkaEngine, key: string, owner: string) => {
+      await sleep(Math.random() * 10);
+      return engine.nonces.claim(key, owner, 600_000);
+    };
+
+    const outcomes = await Promise.all(
+      keys.map((key) => Promise.all([claimSoon(first, key, `first-${key}`), claimSoon(second, key, `second-${key}`)])),
+    );
+
+    for (const [index, [atFirst, atSecond]] of outcomes.entries()) {
+      const key = keys[index]!;
+      expect(atFirst, `owner of key ${index} at the first instance`).toBe(atSecond);
+      expect([`first-${key}`, `second-${key}`]).toContain(atFirst);
+    }
+    const laterClaims = await Promise.all(keys.map((key) => second.nonces.claim(key, `third-${key}`, 600_000)));
+    expect(laterClaims).toEqual(outcomes.map(([owner]) => owner));
+  });
+
+  it('a nonce claimed at one instance is held at an instance started later', async () => {
+    const first = await startInstance('first');
+    const key = `test-key\n${randomUUID()}`;
+    await first.nonces.claim(key, 'message-a', 600_000);
+
+    const later = await startInstance('later');
+
+    expect(await later.nonces.claim(key, 'message-b', 600_000)).toBe('message-a');
+  });
+
   it('an ack at the other instance completes the message', async () => {
     const first = await startInstance('first');
     const second = await startInstance('second');

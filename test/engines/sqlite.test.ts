@@ -171,6 +171,36 @@ describe('sqlite engine', () => {
     expect(again).toMatchObject({ offset: 1, duplicate: false });
   });
 
+  it('sweep deletes expired nonce claims', async () => {
+    let now = Date.now();
+    const path = await databasePath();
+    const engine = await openEngine(path, { now: () => now, sweepIntervalMs: 20 });
+    onTestFinished(async () => {
+      await engine.close();
+    });
+    await engine.nonces.claim('key-a', 'message-a', 1000);
+    now += 500;
+    await engine.nonces.claim('key-b', 'message-b', 1000);
+    const inspector = new DatabaseSync(path, { readOnly: true });
+    onTestFinished(() => inspector.close());
+    const claimedKeys = () =>
+      (inspector.prepare('SELECT key FROM nonce_claims ORDER BY key').all() as { key: string }[]).map((row) => row.key);
+    expect(claimedKeys()).toEqual(['key-a', 'key-b']);
+
+    now += 600;
+    await waitFor(async () => claimedKeys().length === 1);
+
+    expect(claimedKeys()).toEqual(['key-b']);
+    expect(await engine.nonces.claim('key-a', 'message-c', 1000)).toBe('message-c');
+    expect(await engine.nonces.claim('key-b', 'message-c', 1000)).toBe('message-b');
+  });
+
+  it('nonces before start are ENGINE_UNAVAILABLE', async () => {
+    const engine = new SqliteEngine({ path: await databasePath(), logger: silentLogger() });
+
+    await expect(engine.nonces.claim('key', 'message-a', 1000)).rejects.toMatchObject({ code: 'ENGINE_UNAVAILABLE' });
+  });
+
   it('a failed write rejects with ENGINE_UNAVAILABLE and stores nothing', async () => {
     const lines: string[] = [];
     const destination = new Writable({
