@@ -281,6 +281,41 @@ export interface NonceClaims {
   claim(key: string, owner: string, windowMs: number): Promise<string>;
 }
 
+/** A stored record whose integrity check failed, kept for an operator to inspect. */
+export interface QuarantinedRecord {
+  queue: string;
+  partition: number;
+  offset: number;
+  /** The message as read from storage; its fields may be anything a writer put there. */
+  message: StoredMessage;
+  reason: string;
+  quarantinedAt: Date;
+}
+
+/**
+ * Records of a queue that failed their integrity check, one entry per (queue, partition, offset).
+ * Entries go with the queue: `deleteQueue` and `purgeQueue` remove them, so a queue created again
+ * under the same name starts with none. The Kafka engine keeps them in its quarantine topic for 7
+ * days and lists only those added since the queue was created or last purged.
+ *
+ * Every call throws ENGINE_UNAVAILABLE before `start()`, after `close()`, and when storage fails,
+ * and QUEUE_NOT_FOUND when the queue does not exist.
+ */
+export interface Quarantine {
+  /**
+   * Stores the record unless this (queue, partition, offset) is already in quarantine; resolves
+   * once durable. A record already there keeps its first reason and time. Throws BAD_USER_INPUT
+   * for an empty queue name, a partition or offset that is not a non-negative integer, a reason
+   * that is not a string, or a message that is not an object that JSON can encode.
+   */
+  add(record: Omit<QuarantinedRecord, 'quarantinedAt'>): Promise<void>;
+  /**
+   * Returns a queue's quarantined records, oldest first, at most `limit`. Throws BAD_USER_INPUT
+   * for an empty queue name or a `limit` that is not a positive integer.
+   */
+  list(queue: string, limit: number): Promise<QuarantinedRecord[]>;
+}
+
 export interface Engine {
   readonly kind: 'sqlite' | 'kafka';
 
@@ -289,6 +324,9 @@ export interface Engine {
 
   /** The replay cache of signed messages, shared by every instance on this storage; usable after `start()`. */
   readonly nonces: NonceClaims;
+
+  /** Records whose integrity check failed, by queue; usable after `start()`. */
+  readonly quarantine: Quarantine;
 
   /** Opens storage and starts background work. Called once before anything else. */
   start(): Promise<void>;
@@ -301,14 +339,20 @@ export interface Engine {
   createQueue(name: string, settings: QueueSettings): Promise<QueueConfig>;
   /** Changes settings other than `partitions`. Throws QUEUE_NOT_FOUND or BAD_USER_INPUT. */
   updateQueue(name: string, settings: QueueSettings): Promise<QueueConfig>;
-  /** Deletes a queue with its messages, leases and dead letters. Returns false when it did not exist. */
+  /**
+   * Deletes a queue with its messages, leases, dead letters and quarantined records. Returns false
+   * when it did not exist.
+   */
   deleteQueue(name: string): Promise<boolean>;
   getQueue(name: string): Promise<QueueConfig | null>;
   /** Queues whose names start with `prefix` (all when empty), sorted by name. */
   listQueues(prefix?: string): Promise<QueueConfig[]>;
   /** Throws QUEUE_NOT_FOUND. */
   stats(queue: string, group: string): Promise<QueueStats>;
-  /** Removes every message, lease and dead letter; offsets keep growing. Throws QUEUE_NOT_FOUND. */
+  /**
+   * Removes every message, lease, dead letter and quarantined record; offsets keep growing. Throws
+   * QUEUE_NOT_FOUND.
+   */
   purgeQueue(queue: string): Promise<void>;
 
   /**

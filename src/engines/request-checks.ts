@@ -1,5 +1,5 @@
 import { errors } from '../errors.ts';
-import type { Position, ReadOptions, ReadStart, ReceiveOptions } from './engine.ts';
+import type { Position, QuarantinedRecord, ReadOptions, ReadStart, ReceiveOptions } from './engine.ts';
 
 /** Largest `limit` of one receive, as the port documents it. */
 export const maxReceiveLimit = 100;
@@ -102,5 +102,38 @@ export function checkNonceClaim(key: unknown, owner: unknown, windowMs: unknown,
   }
   if (typeof windowMs !== 'number' || !Number.isFinite(windowMs) || windowMs <= 0 || windowMs > maxWindowMs) {
     throw errors.invalidInput('windowMs', windowMs, `a number of milliseconds above 0 and at most ${maxWindowMs}`);
+  }
+}
+
+/** Throws BAD_USER_INPUT for a record that `Quarantine.add` cannot store. */
+export function checkQuarantinedRecord(record: Omit<QuarantinedRecord, 'quarantinedAt'>): void {
+  if (typeof record !== 'object' || record === null) {
+    throw errors.invalidInput('record', record, 'an object with queue, partition, offset, message and reason');
+  }
+  checkQueueName(record.queue);
+  for (const field of ['partition', 'offset'] as const) {
+    if (!Number.isSafeInteger(record[field]) || record[field] < 0) {
+      throw errors.invalidInput(field, record[field], 'a non-negative integer');
+    }
+  }
+  if (typeof record.reason !== 'string') {
+    throw errors.invalidInput('reason', record.reason, 'a string');
+  }
+  if (typeof record.message !== 'object' || record.message === null) {
+    throw errors.invalidInput('message', record.message, 'a stored message object');
+  }
+}
+
+/** Throws BAD_USER_INPUT unless `queue` is a non-empty string. */
+export function checkQueueName(queue: unknown): void {
+  if (typeof queue !== 'string' || queue.length === 0) {
+    throw errors.invalidInput('queue', queue, 'a non-empty queue name');
+  }
+}
+
+/** Throws BAD_USER_INPUT unless `limit` is a positive integer. */
+export function checkListLimit(limit: unknown): void {
+  if (!Number.isSafeInteger(limit) || (limit as number) < 1) {
+    throw errors.invalidInput('limit', limit, 'a positive integer');
   }
 }

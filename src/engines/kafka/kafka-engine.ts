@@ -29,6 +29,7 @@ import { LogReader } from './log-reader.ts';
 import { KafkaNonceClaims } from './nonce-claims.ts';
 import { ProduceBatcher, type StringProducer } from './produce-batcher.ts';
 import { Publisher } from './publisher.ts';
+import { KafkaQuarantine } from './quarantine.ts';
 import { QueueAdmin, toQueueConfig } from './queue-admin.ts';
 import { ReadinessProbe } from './readiness.ts';
 import { KafkaSharedRecords } from './shared-records.ts';
@@ -67,12 +68,14 @@ const tailBatchSize = 500;
  * letters live in a topic of their own. Leases, acks and nacks are journaled in a compacted topic
  * partitioned like the queue. Each (queue, group) is a Kafka consumer group, so each partition has
  * one owning instance at a time. The shared records live in a second compacted topic that every
- * instance follows. Nonce claims go to a topic that every instance follows too.
+ * instance follows. Nonce claims go to a topic that every instance follows too, and quarantined
+ * records to a topic that is read on request.
  */
 export class KafkaEngine implements Engine {
   readonly kind = 'kafka' as const;
   readonly records: KafkaSharedRecords;
   readonly nonces: KafkaNonceClaims;
+  readonly quarantine: KafkaQuarantine;
   readonly #logger: Logger;
   readonly #names: TopicNames;
   readonly #admin: Admin;
@@ -121,6 +124,7 @@ export class KafkaEngine implements Engine {
     };
     this.records = new KafkaSharedRecords(this.#names.records(), clients, gate);
     this.nonces = new KafkaNonceClaims(this.#names.nonces(), clients, gate, options.maxNonceWindowMs ?? maxNonceWindowMs);
+    this.quarantine = new KafkaQuarantine(this.#names.quarantine(), clients, this.#store, gate);
     this.#queues = new QueueAdmin(this.#admin, this.#store, this.#reader, this.#names, this.#logger);
     this.#publisher = new Publisher(this.#batcher, this.#partitioner, this.#reader, this.#logger);
     this.#stream = new StreamReader(this.#reader);
@@ -152,7 +156,7 @@ export class KafkaEngine implements Engine {
     }
     this.#started = true;
     try {
-      await Promise.all([this.#store.start(), this.records.start(), this.nonces.start()]);
+      await Promise.all([this.#store.start(), this.records.start(), this.nonces.start(), this.quarantine.start()]);
     } catch (error) {
       this.#logger.error({ err: error }, 'starting the kafka engine failed');
       // Closing stops the follow loop of whichever topic did start.

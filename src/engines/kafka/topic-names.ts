@@ -40,6 +40,11 @@ export class TopicNames {
     return `${this.prefix}__nonces`;
   }
 
+  /** Returns the single-partition topic that stores every queue's quarantined records. */
+  quarantine(): string {
+    return `${this.prefix}__quarantine`;
+  }
+
   /**
    * Returns the Kafka consumer group id of an evq group. Queue names cannot contain '/', so the pair
    * (queue, group) maps to one group id.

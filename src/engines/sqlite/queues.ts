@@ -148,6 +148,7 @@ export function deleteQueueRows(context: SqliteContext, name: string): QueueRow 
   context.run(`DELETE FROM group_partitions WHERE group_id IN (${groupsOfQueue})`, queueId);
   context.run('DELETE FROM groups WHERE queue_id = ?', queueId);
   context.run('DELETE FROM dead_letters WHERE queue_id = ?', queueId);
+  context.run('DELETE FROM quarantine WHERE queue_id = ?', queueId);
   context.run('DELETE FROM dedup WHERE queue_id = ?', queueId);
   context.run('DELETE FROM messages WHERE queue_id = ?', queueId);
   context.run('DELETE FROM partitions WHERE queue_id = ?', queueId);
@@ -156,8 +157,9 @@ export function deleteQueueRows(context: SqliteContext, name: string): QueueRow 
 }
 
 /**
- * Removes every message, lease and dead letter of a queue. Offsets keep growing: each partition's
- * earliest offset moves to its next offset, so a position at the old end stays valid.
+ * Removes every message, lease, dead letter and quarantined record of a queue. Offsets keep
+ * growing: each partition's earliest offset moves to its next offset, so a position at the old end
+ * stays valid.
  */
 export function purgeQueueRows(context: SqliteContext, name: string): void {
   const queueId = requireQueue(context, name).queue_id;
@@ -172,6 +174,7 @@ export function purgeQueueRows(context: SqliteContext, name: string): void {
     queueId,
   );
   context.run('DELETE FROM dead_letters WHERE queue_id = ?', queueId);
+  context.run('DELETE FROM quarantine WHERE queue_id = ?', queueId);
   context.run('DELETE FROM messages WHERE queue_id = ?', queueId);
   context.run('UPDATE partitions SET earliest_offset = next_offset WHERE queue_id = ?', queueId);
 }

@@ -128,6 +128,19 @@ const migrations: readonly string[] = [
   );
   CREATE INDEX nonce_claims_by_time ON nonce_claims (claimed_at);
   `,
+  `
+  -- Records whose integrity check failed; message is the stored message as JSON.
+  CREATE TABLE quarantine (
+    quarantine_id INTEGER PRIMARY KEY,
+    queue_id INTEGER NOT NULL,
+    partition INTEGER NOT NULL,
+    offset INTEGER NOT NULL,
+    message TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    quarantined_at INTEGER NOT NULL,
+    UNIQUE (queue_id, partition, offset)
+  );
+  `,
 ];
 
 /** Runs the migrations that the database has not run yet, each in its own transaction. */

@@ -29,6 +29,7 @@ import { GroupCommit } from './group-commit.ts';
 import { ackReceipts, expireQueueLeases, extendLease, nackReceipt } from './leases.ts';
 import { SqliteNonceClaims } from './nonce-claims.ts';
 import { Notifier } from './notifier.ts';
+import { SqliteQuarantine } from './quarantine.ts';
 import { checkReadOptions, checkReceiveOptions } from '../request-checks.ts';
 import {
   deleteQueueRows,
@@ -79,6 +80,7 @@ export class SqliteEngine implements Engine {
   readonly kind = 'sqlite' as const;
   readonly records: SqliteSharedRecords;
   readonly nonces: SqliteNonceClaims;
+  readonly quarantine: SqliteQuarantine;
   readonly #options: SqliteEngineOptions;
   readonly #logger: Logger;
   readonly #notifier = new Notifier();
@@ -101,6 +103,7 @@ export class SqliteEngine implements Engine {
     };
     this.records = new SqliteSharedRecords(access, this.#logger);
     this.nonces = new SqliteNonceClaims(access);
+    this.quarantine = new SqliteQuarantine(access);
   }
 
   async start(): Promise<void> {
