@@ -4,6 +4,7 @@ import { describeDeadLetters } from './conformance/dead-letters.ts';
 import type { ConformanceSetup } from './conformance/helpers.ts';
 import { describeLifecycle } from './conformance/lifecycle.ts';
 import { describeNonceClaims } from './conformance/nonces.ts';
+import { describeQuarantine } from './conformance/quarantine.ts';
 import { describeQueues } from './conformance/queues.ts';
 import { describeSharedRecords } from './conformance/shared-records.ts';
 import { describeStream } from './conformance/stream.ts';
@@ -46,5 +47,6 @@ export function describeEngineConformance(name: string, setup: ConformanceSetup)
     describeLifecycle(suite);
     describeSharedRecords(suite);
     describeNonceClaims(suite);
+    describeQuarantine(suite);
   });
 }

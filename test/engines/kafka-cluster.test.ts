@@ -145,6 +145,24 @@ describe.skipIf(brokers.length === 0)('kafka engine with two instances', () => {
     expect(await later.nonces.claim(key, 'message-b', 600_000)).toBe('message-a');
   });
 
+  it('a record quarantined at both instances is listed once', async () => {
+    const first = await startInstance('first');
+    const second = await startInstance('second');
+    const queue = await createQueue(first);
+    await waitFor(async () => (await second.getQueue(queue)) !== null, 1000);
+    await first.append(queue, [newMessage()], dedupWindowMs);
+    const [entry] = (await first.read(queue, 'earliest', { limit: 1 })).entries;
+    const record = { queue, partition: 0, offset: entry!.message.offset, message: entry!.message };
+
+    await first.quarantine.add({ ...record, reason: 'found at first' });
+    await second.quarantine.add({ ...record, reason: 'found at second' });
+
+    for (const engine of [first, second]) {
+      const listed = await engine.quarantine.list(queue, 10);
+      expect(listed.map((item) => [item.offset, item.reason])).toEqual([[entry!.message.offset, 'found at first']]);
+    }
+  });
+
   it('an ack at the other instance completes the message', async () => {
     const first = await startInstance('first');
     const second = await startInstance('second');

@@ -195,10 +195,11 @@ describe('sqlite engine', () => {
     expect(await engine.nonces.claim('key-b', 'message-c', 1000)).toBe('message-b');
   });
 
-  it('nonces before start are ENGINE_UNAVAILABLE', async () => {
+  it('nonces and quarantine before start are ENGINE_UNAVAILABLE', async () => {
     const engine = new SqliteEngine({ path: await databasePath(), logger: silentLogger() });
 
     await expect(engine.nonces.claim('key', 'message-a', 1000)).rejects.toMatchObject({ code: 'ENGINE_UNAVAILABLE' });
+    await expect(engine.quarantine.list('queue', 10)).rejects.toMatchObject({ code: 'ENGINE_UNAVAILABLE' });
   });
 
   it('a failed write rejects with ENGINE_UNAVAILABLE and stores nothing', async () => {
