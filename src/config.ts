@@ -84,6 +84,8 @@ export interface Config {
   devMode: boolean;
   /** How long a graceful shutdown waits for in-flight requests before closing them, in milliseconds. */
   shutdownTimeoutMs: number;
+  /** How far a producer signature's timestamp may be from evq's clock, in seconds. */
+  signatureMaxSkewSeconds: number;
   limits: Limits;
   auth: AuthConfig;
 }
@@ -136,6 +138,7 @@ const envSchema = z.object({
   EVQ_AUTH_CLOCK_TOLERANCE_SECONDS: integer(0, 300).default(30),
   EVQ_PUBLISH_RATE_LIMIT: integer(0, 10_000_000).default(5000),
   EVQ_PUBLISH_BURST: integer(1, 10_000_000).optional(),
+  EVQ_SIGNATURE_MAX_SKEW_SECONDS: integer(1, 3600).default(300),
   EVQ_KEY_ROTATION_GRACE_SECONDS: integer(0, 30 * 24 * 3600).default(3600),
   NODE_ENV: z.string().optional(),
 });
@@ -196,6 +199,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     sqliteSync: vars.EVQ_SQLITE_SYNC,
     devMode: vars.NODE_ENV !== 'production',
     shutdownTimeoutMs: vars.EVQ_SHUTDOWN_TIMEOUT_MS,
+    signatureMaxSkewSeconds: vars.EVQ_SIGNATURE_MAX_SKEW_SECONDS,
     limits: {
       maxPayloadBytes: vars.EVQ_MAX_PAYLOAD_BYTES,
       maxBatchSize: vars.EVQ_MAX_BATCH_SIZE,

@@ -13,7 +13,12 @@ import { openApiDocument } from './http/openapi.ts';
 import { createRestRoutes, sendError, sendJson, serveRest, type RestOptions } from './http/rest.ts';
 import type { Logger } from './observability/logger.ts';
 import { Metrics } from './observability/metrics.ts';
+import { MessageIntegrity } from './queues/message-integrity.ts';
 import { QueueService } from './queues/queue-service.ts';
+import { EvqKeyRing } from './signing/evq-keys.ts';
+import { MessageSeal } from './signing/message-seal.ts';
+import { ProducerKeys } from './signing/producer-keys.ts';
+import { ProducerSignatures } from './signing/producer-signatures.ts';
 import { StreamHub } from './queues/stream-hub.ts';
 import { version } from './version.ts';
 
@@ -38,6 +43,10 @@ export class EvqServer {
   readonly service: QueueService;
   readonly metrics: Metrics;
   readonly access: AccessControl;
+  /** Ed25519 keys that producers registered for `v1a` signatures. */
+  readonly producerKeys: ProducerKeys;
+  /** evq's own signing keys, published at /.well-known/jwks.json. */
+  readonly evqKeys: EvqKeyRing;
   readonly #logger: Logger;
   readonly #hub: StreamHub;
   readonly #yoga: EvqYoga;
@@ -55,8 +64,6 @@ export class EvqServer {
     this.engine = engine;
     this.#logger = logger.child({ component: 'server' });
     this.metrics = options.metrics ?? new Metrics();
-    this.service = new QueueService({ engine, limits: config.limits, logger, metrics: this.metrics });
-    this.#hub = new StreamHub(engine, logger);
     this.access = new AccessControl({
       records: engine.records,
       adminToken: options.adminToken,
@@ -65,11 +72,31 @@ export class EvqServer {
       logger,
       metrics: this.metrics,
     });
+    this.producerKeys = new ProducerKeys(engine.records, this.access.audit);
+    this.evqKeys = new EvqKeyRing(engine.records, this.access.secretBox, logger);
+    const integrity = new MessageIntegrity({
+      engine,
+      seal: new MessageSeal(this.evqKeys, options.masterKey),
+      producerSignatures: new ProducerSignatures({
+        queueKeys: this.access.store,
+        producerKeys: this.producerKeys,
+        nonces: engine.nonces,
+        maxSkewSeconds: config.signatureMaxSkewSeconds,
+        metrics: this.metrics,
+        logger,
+      }),
+      metrics: this.metrics,
+      logger,
+    });
+    this.service = new QueueService({ engine, integrity, limits: config.limits, logger, metrics: this.metrics });
+    this.#hub = new StreamHub(engine, logger, (entries) => integrity.admitEntries(entries));
 
     this.#yoga = createGraphQLServer({
       service: this.service,
       hub: this.#hub,
       access: this.access,
+      producerKeys: this.producerKeys,
+      evqKeys: this.evqKeys,
       limits: config.limits,
       production: !config.devMode,
       logger,
@@ -93,6 +120,7 @@ export class EvqServer {
   /** Starts the engine and listens on the configured host and port (port 0 picks a free one). */
   async start(): Promise<void> {
     await this.engine.start();
+    await this.evqKeys.start();
     await new Promise<void>((resolve, reject) => {
       this.#http.once('error', reject);
       this.#http.listen(this.config.port, this.config.host, () => {
@@ -141,6 +169,7 @@ export class EvqServer {
     await new Promise<void>((resolve) => this.#ws.close(() => resolve()));
     await this.#yoga.dispose();
     this.access.close();
+    this.evqKeys.close();
     await this.engine.close();
     this.#logger.info('evq stopped');
   }
@@ -209,6 +238,13 @@ export class EvqServer {
         response.end(body);
         return;
       }
+      case '/.well-known/jwks.json': {
+        const body = JSON.stringify(this.evqKeys.jwks());
+        // Clients may cache it for a while: the next key is listed well before it signs anything.
+        response.writeHead(200, { 'content-type': 'application/jwk-set+json', 'cache-control': 'public, max-age=300' });
+        response.end(body);
+        return;
+      }
       case '/openapi.json':
         sendJson(response, 200, openApiDocument(version));
         return;
@@ -219,7 +255,7 @@ export class EvqServer {
 
   #routeName(path: string): string {
     if (path === '/graphql' || this.#rest.has(path)) return path;
-    if (['/healthz', '/readyz', '/metrics', '/openapi.json'].includes(path)) return path;
+    if (['/healthz', '/readyz', '/metrics', '/openapi.json', '/.well-known/jwks.json'].includes(path)) return path;
     return 'other';
   }
 

@@ -7,6 +7,7 @@ import { AuditLog } from './audit.ts';
 import { Authenticator, type CredentialSource } from './authenticator.ts';
 import { type AccessRequest, authorize } from './grants.ts';
 import type { Principal } from './principal.ts';
+import { SecretBox } from '../signing/secret-box.ts';
 import { RateLimiter } from './rate-limiter.ts';
 import { ServiceTokens, UserTokenVerifier } from './tokens.ts';
 
@@ -27,6 +28,8 @@ export class AccessControl {
   readonly store: AccessStore;
   readonly audit: AuditLog;
   readonly serviceTokens: ServiceTokens;
+  /** Seals the secrets that evq must read back; shared with the message signing code. */
+  readonly secretBox: SecretBox;
   readonly keyRotationGraceSeconds: number;
   readonly #authenticator: Authenticator;
   readonly #publishLimiter: RateLimiter;
@@ -34,7 +37,8 @@ export class AccessControl {
   constructor(options: AccessControlOptions) {
     const { config, logger, metrics } = options;
     this.audit = new AuditLog(logger, metrics);
-    this.store = new AccessStore(options.records, this.audit);
+    this.secretBox = new SecretBox(options.masterKey);
+    this.store = new AccessStore(options.records, this.audit, this.secretBox);
     this.serviceTokens = new ServiceTokens(options.masterKey);
     this.keyRotationGraceSeconds = config.keyRotationGraceSeconds;
     this.#authenticator = new Authenticator({

@@ -1,5 +1,6 @@
 import type { SharedRecords } from '../engines/engine.ts';
 import { EvqError, describeValue, errors } from '../errors.ts';
+import type { SecretBox } from '../signing/secret-box.ts';
 import type { AuditLog } from './audit.ts';
 import { apiKeyPrefix, digestCredential, newCredential, newCredentialId, queueKeyPrefix } from './credentials.ts';
 import type { Grant, Principal, QueueAction } from './principal.ts';
@@ -17,6 +18,8 @@ export interface ServiceAccount {
 /** One secret of a queue key; after a rotation the previous one stays valid until `validUntil`. */
 export interface QueueKeySecretRecord {
   digest: string;
+  /** The secret sealed with the master key, for checking HMAC signatures; null for keys stored before sealing existed. */
+  sealed?: string | null;
   /** End of the grace period, in ms since the epoch; null for the current secret. */
   validUntil: number | null;
 }
@@ -72,9 +75,12 @@ export class AccessStore {
   readonly #listeners = new Set<CredentialListener>();
   readonly #unsubscribe: () => void;
 
-  constructor(records: SharedRecords, audit: AuditLog) {
+  readonly #secretBox: SecretBox;
+
+  constructor(records: SharedRecords, audit: AuditLog, secretBox: SecretBox) {
     this.#records = records;
     this.#audit = audit;
+    this.#secretBox = secretBox;
     this.#unsubscribe = records.onChange((key) => this.#onRecordChange(key));
   }
 
@@ -153,7 +159,7 @@ export class AccessStore {
       queue,
       actions: [...new Set(actions)],
       expiresAt: expiresAt?.getTime() ?? null,
-      secrets: [{ digest: digestCredential(secret), validUntil: null }],
+      secrets: [this.#secretRecord(id, secret)],
       createdAt: Date.now(),
       createdBy: actor.id,
       revokedAt: null,
@@ -175,8 +181,8 @@ export class AccessStore {
     const key: QueueKey = {
       ...current,
       secrets: [
-        { digest: digestCredential(secret), validUntil: null },
-        ...(previous && graceSeconds > 0 ? [{ digest: previous.digest, validUntil: now + graceSeconds * 1000 }] : []),
+        this.#secretRecord(id, secret),
+        ...(previous && graceSeconds > 0 ? [{ ...previous, validUntil: now + graceSeconds * 1000 }] : []),
       ],
     };
     await this.#records.put(queueKeyRecord(id), JSON.stringify(key));
@@ -203,6 +209,22 @@ export class AccessStore {
     const active = this.queueKeys(queue).filter((key) => key.revokedAt === null);
     for (const key of active) await this.revokeQueueKey(key.id, actor);
     return active.length;
+  }
+
+  /**
+   * Returns the secrets of a queue key that sign messages now: the current one and, during a
+   * rotation's grace period, the previous one. Empty for an unknown, revoked or expired key.
+   */
+  signingSecrets(id: string, now = Date.now()): string[] {
+    const key = this.queueKey(id);
+    if (key === null || key.revokedAt !== null || (key.expiresAt !== null && key.expiresAt <= now)) return [];
+    return key.secrets
+      .filter((entry) => entry.sealed != null && (entry.validUntil === null || entry.validUntil > now))
+      .map((entry) => this.#secretBox.open(entry.sealed!, queueKeyRecord(id)).toString('utf8'));
+  }
+
+  #secretRecord(id: string, secret: string): QueueKeySecretRecord {
+    return { digest: digestCredential(secret), sealed: this.#secretBox.seal(secret, queueKeyRecord(id)), validUntil: null };
   }
 
   /** Returns the queue key, or throws BAD_USER_INPUT when it does not exist or is revoked. */

@@ -1,5 +1,7 @@
 import type { AccessControl } from '../auth/access-control.ts';
 import type { Principal } from '../auth/principal.ts';
+import type { EvqKeyRing } from '../signing/evq-keys.ts';
+import type { ProducerKeys } from '../signing/producer-keys.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { QueueService } from '../queues/queue-service.ts';
 import type { StreamHub } from '../queues/stream-hub.ts';
@@ -9,6 +11,8 @@ export interface Context {
   service: QueueService;
   hub: StreamHub;
   access: AccessControl;
+  producerKeys: ProducerKeys;
+  evqKeys: EvqKeyRing;
   principal: Principal;
   requestId: string;
   /** Returns the request's child logger, created on first use. */

@@ -15,6 +15,7 @@ import './types/message.ts';
 import './types/publish.ts';
 import './types/stream.ts';
 import './types/work-queue.ts';
+import './types/signing.ts';
 
 let schema: GraphQLSchema | undefined;
 

@@ -9,6 +9,8 @@ import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { type YogaServerInstance, createYoga } from 'graphql-yoga';
 import type { AccessControl } from '../auth/access-control.ts';
+import type { EvqKeyRing } from '../signing/evq-keys.ts';
+import type { ProducerKeys } from '../signing/producer-keys.ts';
 import type { Principal } from '../auth/principal.ts';
 import type { Limits } from '../config.ts';
 import type { Logger } from '../observability/logger.ts';
@@ -39,6 +41,8 @@ export interface YogaOptions {
   service: QueueService;
   hub: StreamHub;
   access: AccessControl;
+  producerKeys: ProducerKeys;
+  evqKeys: EvqKeyRing;
   limits: Limits;
   /** True when NODE_ENV=production: introspection and field suggestions are then for the admin only. */
   production: boolean;
@@ -52,7 +56,7 @@ export type EvqYoga = YogaServerInstance<TransportContext, Context>;
 
 /** Creates the GraphQL server for HTTP and SSE; graphql-ws reuses it through `getEnveloped`. */
 export function createGraphQLServer(options: YogaOptions): EvqYoga {
-  const { service, hub, access, limits, logger, metrics, shutdownSignal } = options;
+  const { service, hub, access, producerKeys, evqKeys, limits, logger, metrics, shutdownSignal } = options;
 
   return createYoga<TransportContext, Context>({
     schema: buildSchema(),
@@ -102,6 +106,8 @@ export function createGraphQLServer(options: YogaOptions): EvqYoga {
         service,
         hub,
         access,
+        producerKeys,
+        evqKeys,
         principal,
         requestId,
         logger: () => (requestLogger ??= logger.child({ requestId })),

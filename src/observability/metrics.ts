@@ -89,6 +89,20 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly signatureRejections = new Counter({
+    name: 'evq_signature_rejections_total',
+    help: 'Publishes rejected for their producer signature, by queue and code.',
+    labelNames: ['queue', 'code'],
+    registers: [this.registry],
+  });
+
+  readonly quarantined = new Counter({
+    name: 'evq_messages_quarantined_total',
+    help: 'Stored records whose evq signature failed, kept from delivery and moved to quarantine.',
+    labelNames: ['queue'],
+    registers: [this.registry],
+  });
+
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics ?? true) {
       collectDefaultMetrics({ register: this.registry, prefix: 'evq_' });

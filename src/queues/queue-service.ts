@@ -15,7 +15,9 @@ import type {
 import { EvqError, errors } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
+import { type MessageSignature, producerHeaders } from '../signing/message-seal.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
+import type { MessageIntegrity } from './message-integrity.ts';
 import {
   type PublishInput,
   validateInteger,
@@ -29,6 +31,8 @@ import {
 export interface MessageView extends StoredMessage {
   /** Null for work-queue deliveries, which are not read from a stream position. */
   cursor: string | null;
+  /** evq's signature, for consumers that verify it with the JWKS; null for records stored without one. */
+  signature: MessageSignature | null;
 }
 
 export interface PublishResult {
@@ -62,6 +66,8 @@ export interface StreamStart {
 
 export interface QueueServiceOptions {
   engine: Engine;
+  /** Producer signatures and evq's seal on publish, seal checks on delivery. */
+  integrity: MessageIntegrity;
   limits: Limits;
   logger: Logger;
   metrics: Metrics;
@@ -76,6 +82,7 @@ export class QueueService {
   readonly limits: Limits;
   readonly #logger: Logger;
   readonly #metrics: Metrics;
+  readonly #integrity: MessageIntegrity;
   /**
    * Emits `settled` after an ack or nack and `extended` after extendVisibility made through this
    * instance, so `deliveries` subscriptions can count their unacked leases.
@@ -86,6 +93,7 @@ export class QueueService {
 
   constructor(options: QueueServiceOptions) {
     this.engine = options.engine;
+    this.#integrity = options.integrity;
     this.limits = options.limits;
     this.#logger = options.logger.child({ component: 'queue-service' });
     this.#metrics = options.metrics;
@@ -172,14 +180,10 @@ export class QueueService {
     const messages = inputs.map((input, index) =>
       validatePublishInput(input, config, this.limits, producer, now, batch ? index : undefined),
     );
-    if (config.requireSignature) {
-      // NOTE: producer signatures are not verified yet, so a queue that requires them rejects
-      // every publish rather than storing messages it cannot vouch for.
-      throw new EvqError('SIGNATURE_INVALID', `Queue ${JSON.stringify(queue)} requires signed messages, and signature verification is not available in this evq version.`, { queue });
-    }
+    const sealed = await this.#integrity.prepare(config, inputs, messages, now);
 
     const started = performance.now();
-    const results = await this.engine.append(queue, messages, this.limits.dedupWindowSeconds * 1000);
+    const results = await this.engine.append(queue, sealed, this.limits.dedupWindowSeconds * 1000);
     this.#metrics.publishSeconds.observe({ queue }, (performance.now() - started) / 1000);
 
     const stored = results.filter((result) => !result.duplicate).length;
@@ -242,7 +246,7 @@ export class QueueService {
       ...(options.signal ? { signal: options.signal } : {}),
     });
     return {
-      messages: result.entries.map((entry) => this.view(entry.message, entry.after)),
+      messages: this.#integrity.admitEntries(result.entries).map((entry) => this.view(entry.message, entry.after)),
       cursor: encodeCursor(queue, result.next),
     };
   }
@@ -271,8 +275,9 @@ export class QueueService {
       waitMs: waitSeconds * 1000,
       ...(options.signal ? { signal: options.signal } : {}),
     });
-    if (leases.length > 0) this.#metrics.delivered.inc({ queue, group }, leases.length);
-    return leases.map((lease) => ({ ...lease, message: this.view(lease.message, null) }));
+    const admitted = await this.#integrity.admitLeases(queue, group, leases);
+    if (admitted.length > 0) this.#metrics.delivered.inc({ queue, group }, admitted.length);
+    return admitted.map((lease) => ({ ...lease, message: this.view(lease.message, null) }));
   }
 
   validateVisibility(seconds: unknown): number {
@@ -354,6 +359,11 @@ export class QueueService {
 
   /** Adds the client cursor to a stored message. */
   view(message: StoredMessage, after: Position | null): MessageView {
-    return { ...message, cursor: after ? encodeCursor(message.queue, after) : null };
+    return {
+      ...message,
+      headers: producerHeaders(message.headers),
+      cursor: after ? encodeCursor(message.queue, after) : null,
+      signature: this.#integrity.signatureOf(message),
+    };
   }
 }

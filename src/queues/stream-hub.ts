@@ -3,6 +3,16 @@ import { errors, isEvqError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import { abortable } from './abortable.ts';
 
+/** Returns the entries that may be delivered; the message-integrity check drops forged records. */
+export type AdmitEntries = (entries: ReadEntry[]) => ReadEntry[];
+
+/** A storage read after the integrity check: the admitted entries, how many were read, and where to go on. */
+interface Page {
+  entries: ReadEntry[];
+  read: number;
+  next: Position;
+}
+
 /** Event of a stream subscription: a message with its position, or the error that ends it. */
 export type StreamEvent = { entry: ReadEntry; error?: undefined } | { entry?: undefined; error: Error };
 
@@ -33,12 +43,14 @@ class QueueTail {
   readonly queue: string;
   readonly logger: Logger;
   readonly onEnd: () => void;
+  readonly #admit: AdmitEntries;
   readonly #controller = new AbortController();
 
-  constructor(engine: Engine, queue: string, logger: Logger, onEnd: () => void) {
+  constructor(engine: Engine, queue: string, logger: Logger, admit: AdmitEntries, onEnd: () => void) {
     this.engine = engine;
     this.queue = queue;
     this.logger = logger;
+    this.#admit = admit;
     this.onEnd = onEnd;
     this.ready = this.#run();
     // The run promise settles when the tail ends; its errors reach the listeners, not the caller.
@@ -52,7 +64,10 @@ class QueueTail {
 
   async #follow(start: Position): Promise<void> {
     try {
-      for await (const entries of this.engine.tail(this.queue, start, this.#controller.signal)) {
+      for await (const read of this.engine.tail(this.queue, start, this.#controller.signal)) {
+        // Checked once here for every subscriber of the queue.
+        const entries = this.#admit(read);
+        if (entries.length === 0) continue;
         for (const listener of this.listeners) {
           if (listener.overflowed) continue;
           if (listener.buffer.length + entries.length > maxBufferedEntries) {
@@ -98,9 +113,13 @@ export class StreamHub {
   readonly #engine: Engine;
   readonly #logger: Logger;
 
-  constructor(engine: Engine, logger: Logger) {
+  readonly #admit: AdmitEntries;
+
+  /** `admit` filters every page and tail batch before subscribers see it. */
+  constructor(engine: Engine, logger: Logger, admit: AdmitEntries) {
     this.#engine = engine;
     this.#logger = logger.child({ component: 'stream-hub' });
+    this.#admit = admit;
   }
 
   /**
@@ -113,14 +132,14 @@ export class StreamHub {
     options: { key: string | null; signal?: AbortSignal | undefined; onEnd?: () => void },
   ): Promise<AsyncGenerator<StreamEvent>> {
     const position = await this.#engine.resolve(queue, start);
-    const first = await this.#engine.read(queue, position, { limit: catchUpPageSize });
-    return abortable((aborted) => this.#stream(queue, position, first.entries, options.key, aborted), options.signal, options.onEnd);
+    const first = await this.#read(queue, position);
+    return abortable((aborted) => this.#stream(queue, position, first, options.key, aborted), options.signal, options.onEnd);
   }
 
   async *#stream(
     queue: string,
     start: Position,
-    firstPage: ReadEntry[],
+    firstPage: Page,
     key: string | null,
     signal: AbortSignal,
   ): AsyncGenerator<StreamEvent> {
@@ -145,12 +164,16 @@ export class StreamHub {
       while (!signal.aborted) {
         // Catch up from storage until a read comes back empty. The shared tail started no later
         // than that point, so from then on its buffer contains everything that follows.
-        while (page.length > 0 && !signal.aborted) {
-          for (const entry of page) {
+        while (page.read > 0 && !signal.aborted) {
+          for (const entry of page.entries) {
             const accepted = accept(entry);
             if (accepted) yield { entry: accepted };
           }
-          page = (await this.#engine.read(queue, position, { limit: catchUpPageSize })).entries;
+          // Records that the integrity check dropped still move the position on.
+          page.next.forEach((offset, partition) => {
+            if (offset > (position[partition] ?? 0)) position[partition] = offset;
+          });
+          page = await this.#read(queue, position);
         }
 
         while (!signal.aborted && !listener.overflowed) {
@@ -175,7 +198,7 @@ export class StreamHub {
         if (listener.overflowed && !signal.aborted) {
           this.#logger.warn({ queue }, 'subscriber fell behind the live tail; reading from storage');
           listener.overflowed = false;
-          page = (await this.#engine.read(queue, position, { limit: catchUpPageSize })).entries;
+          page = await this.#read(queue, position);
         }
       }
     } catch (error) {
@@ -186,10 +209,15 @@ export class StreamHub {
     }
   }
 
+  async #read(queue: string, position: Position): Promise<Page> {
+    const result = await this.#engine.read(queue, position, { limit: catchUpPageSize });
+    return { entries: this.#admit(result.entries), read: result.entries.length, next: result.next };
+  }
+
   #attach(queue: string, listener: Listener): QueueTail {
     let tail = this.#tails.get(queue);
     if (!tail) {
-      const created: QueueTail = new QueueTail(this.#engine, queue, this.#logger, () => {
+      const created: QueueTail = new QueueTail(this.#engine, queue, this.#logger, this.#admit, () => {
         if (this.#tails.get(queue) === created) this.#tails.delete(queue);
       });
       tail = created;

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Limits } from '../config.ts';
 import type { NewMessage, QueueConfig, QueueSettings } from '../engines/engine.ts';
 import { EvqError, errors } from '../errors.ts';
+import { reservedHeaderPrefix } from '../signing/message-seal.ts';
 
 /** A message as a producer sends it, before validation. */
 export interface PublishInput {
@@ -148,6 +149,9 @@ function validateHeaders(headers: unknown, where: string): Record<string, string
   for (const [name, value] of entries) {
     if (name.length === 0 || name.length > maxHeaderNameLength) {
       throw errors.invalidInput(`${where}headers`, name, `header names of 1 to ${maxHeaderNameLength} characters`);
+    }
+    if (name.toLowerCase().startsWith(reservedHeaderPrefix)) {
+      throw errors.invalidInput(`${where}headers`, name, `a header name that does not start with ${reservedHeaderPrefix}, which evq reserves for its own headers`);
     }
     if (typeof value !== 'string' || value.length > maxHeaderValueLength) {
       throw errors.invalidInput(`${where}headers.${name}`, value, `a string of at most ${maxHeaderValueLength} characters`);

@@ -1,5 +1,16 @@
 import type { MessageView, PollResult, PublishResult } from '../../queues/queue-service.ts';
+import type { MessageSignature } from '../../signing/message-seal.ts';
 import { builder } from '../builder.ts';
+
+const MessageSignatureType = builder.objectRef<MessageSignature>('MessageSignature').implement({
+  description: "evq's Ed25519 signature of a stored message; verify it with the keys at /.well-known/jwks.json.",
+  fields: (t) => ({
+    keyId: t.exposeString('keyId'),
+    timestamp: t.exposeInt('timestamp', { description: 'Unix time in seconds when evq signed the message.' }),
+    nonce: t.exposeString('nonce', { description: "Empty in evq's signatures." }),
+    value: t.exposeString('value', { description: '`v1a=` and the standard base64 signature.' }),
+  }),
+});
 
 export const MessageType = builder.objectRef<MessageView>('Message').implement({
   fields: (t) => ({
@@ -11,6 +22,12 @@ export const MessageType = builder.objectRef<MessageView>('Message').implement({
     publishedAt: t.expose('publishedAt', { type: 'DateTime' }),
     deliverAt: t.expose('deliverAt', { type: 'DateTime', nullable: true }),
     producer: t.exposeString('producer', { nullable: true }),
+    signature: t.field({
+      type: MessageSignatureType,
+      nullable: true,
+      description: "evq's signature, over the canonical string with an empty nonce plus a line with the producer id.",
+      resolve: (message) => message.signature,
+    }),
     partition: t.exposeInt('partition'),
     offset: t.exposeInt('offset'),
     cursor: t.expose('cursor', {
