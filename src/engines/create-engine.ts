@@ -10,7 +10,13 @@ export const sqliteFileName = 'evq.db';
 export async function createEngine(config: Config, logger: Logger): Promise<Engine> {
   if (config.engine === 'kafka') {
     const { KafkaEngine } = await import('./kafka/kafka-engine.ts');
-    return new KafkaEngine({ brokers: config.kafkaBrokers, topicPrefix: config.kafkaTopicPrefix, logger });
+    return new KafkaEngine({
+      brokers: config.kafkaBrokers,
+      topicPrefix: config.kafkaTopicPrefix,
+      logger,
+      // Producer signatures claim a nonce for twice the allowed clock skew.
+      maxNonceWindowMs: 2 * config.signatureMaxSkewSeconds * 1000,
+    });
   }
   const { SqliteEngine } = await import('./sqlite/sqlite-engine.ts');
   return new SqliteEngine({ path: join(config.dataDir, sqliteFileName), sync: config.sqliteSync, logger });

@@ -1,5 +1,6 @@
 import { createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { newCredentialId } from '../auth/credentials.ts';
+import { ConfigError } from '../config.ts';
 import type { SharedRecords } from '../engines/engine.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { SecretBox } from './secret-box.ts';
@@ -53,10 +54,23 @@ export class EvqKeyRing {
     this.#stopFollowing();
   }
 
-  /** Creates the current and the next key when they are missing. Call after the engine started. */
+  /**
+   * Creates the current and the next key when they are missing. Call after the engine started.
+   * Throws when the current key cannot be opened, which means this instance has another master
+   * key than the one that created evq's keys.
+   */
   async start(): Promise<void> {
     if (this.#currentRecord() === null) await this.#create(Date.now());
     if (this.#nextRecord() === null) await this.#create(null);
+    try {
+      this.current();
+    } catch (error) {
+      const failure = new ConfigError(
+        "evq's signing keys were created with another master key; every instance that shares the storage needs the same EVQ_MASTER_KEY.",
+      );
+      failure.cause = error;
+      throw failure;
+    }
   }
 
   /** Returns the key id and private key that sign new messages. */

@@ -54,6 +54,8 @@ export async function startEvqProcess(env: Record<string, string>): Promise<EvqP
       EVQ_PORT: '0',
       EVQ_DATA_DIR: dataDir,
       EVQ_ADMIN_TOKEN: processAdminToken,
+      // Instances on one cluster share evq's signing keys, which only the same master key opens.
+      EVQ_MASTER_KEY: Buffer.alloc(32, 7).toString('base64'),
       EVQ_LOG_LEVEL: 'info',
       EVQ_SHUTDOWN_TIMEOUT_MS: '2000',
       ...env,
