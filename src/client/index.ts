@@ -5,6 +5,25 @@
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print } from 'graphql';
 import { type Client as WsClient, createClient } from 'graphql-ws';
+import { EvqClientError } from './errors.ts';
+
+export { canonicalJson, canonicalString, dataDigest, type SignedFields, storageCanonicalString } from './canonical.ts';
+export { DedupCache } from './dedup-cache.ts';
+export { EvqClientError, EvqConnectionError, isRetryable, MessageVerificationError, type VerificationFailure } from './errors.ts';
+export { MessageVerifier, type MessageVerifierOptions, type VerifiableMessage } from './message-verifier.ts';
+export type { AckResult, Delivery, Message, PublishInput, PublishResult } from './operations.ts';
+export {
+  exportEd25519PublicKey,
+  importEd25519PrivateKey,
+  importEd25519PublicKey,
+  type MessageSignature,
+  type SigningKey,
+  type SignMessageOptions,
+  signMessage,
+  signV1,
+  signV1a,
+  verifyV1a,
+} from './signing.ts';
 
 export interface EvqClientOptions {
   /** Base URL of the evq server, such as http://127.0.0.1:8080. */
@@ -13,19 +32,6 @@ export interface EvqClientOptions {
   token: string;
   /** WebSocket constructor; the global one by default (browsers, Node.js 22 and later). */
   webSocketImpl?: unknown;
-}
-
-/** An error that evq returned, with its `extensions.code`. */
-export class EvqClientError extends Error {
-  readonly code: string;
-  readonly extensions: Record<string, unknown>;
-
-  constructor(message: string, extensions: Record<string, unknown>) {
-    super(message);
-    this.name = 'EvqClientError';
-    this.code = typeof extensions.code === 'string' ? extensions.code : 'INTERNAL';
-    this.extensions = extensions;
-  }
 }
 
 interface GraphQLErrorShape {

@@ -1,0 +1,151 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EvqConnectionError, type Message, MessageVerificationError, MessageVerifier } from '../../src/client/index.ts';
+import { startEvq, type TestEvq } from '../helpers/evq.ts';
+
+let evq: TestEvq;
+let queue: string;
+let signed: Message[];
+
+const pollQuery = `query ($queue: String!) {
+  poll(queue: $queue, limit: 100) { messages { id queue key data headers publishedAt deliverAt producer partition offset cursor signature { keyId timestamp nonce value } } }
+}`;
+
+async function poll(): Promise<Message[]> {
+  const result = await evq.gql(pollQuery, { queue });
+  expect(result.errors).toBeUndefined();
+  return result.data!.poll.messages;
+}
+
+/** A fetch that counts the JWKS requests it passes on. */
+function countingFetch(): { fetch: typeof fetch; readonly count: number } {
+  let count = 0;
+  return {
+    fetch: (input, init) => {
+      count++;
+      return fetch(input, init);
+    },
+    get count() {
+      return count;
+    },
+  };
+}
+
+beforeAll(async () => {
+  evq = await startEvq();
+  queue = await evq.createQueue();
+  const key = await evq.gql('mutation ($queue: String!) { createQueueKey(queue: $queue, actions: [PUBLISH]) { id secret } }', { queue });
+  const secret = key.data!.createQueueKey.secret as string;
+  // One message from the admin and one from a queue key, so `producer` differs.
+  await evq.gql('mutation ($queue: String!) { publish(queue: $queue, message: { id: "from-admin", data: { n: 1, text: "Zoë ☕" } }) { id } }', { queue });
+  const byKey = await evq.gql('mutation ($queue: String!) { publish(queue: $queue, message: { id: "from-key", data: [1.5, null, true] }) { id } }', { queue }, secret);
+  expect(byKey.errors).toBeUndefined();
+  signed = await poll();
+});
+
+afterAll(async () => {
+  await evq?.close();
+});
+
+async function failure(verifier: MessageVerifier, message: Message): Promise<MessageVerificationError> {
+  const error = await verifier.verify(message).then(
+    () => null,
+    (caught: unknown) => caught,
+  );
+  expect(error).toBeInstanceOf(MessageVerificationError);
+  return error as MessageVerificationError;
+}
+
+describe('MessageVerifier', () => {
+  it('accepts messages as evq returns them', async () => {
+    const verifier = new MessageVerifier({ url: evq.url });
+    expect(signed.map((message) => message.id)).toEqual(['from-admin', 'from-key']);
+    expect(signed[1]!.producer).not.toBe(signed[0]!.producer);
+    for (const message of signed) await expect(verifier.verify(message)).resolves.toBeUndefined();
+  });
+
+  it.each([
+    ['data', (message: Message) => ({ ...message, data: { n: 2, text: 'Zoë ☕' } })],
+    ['id', (message: Message) => ({ ...message, id: 'other' })],
+    ['queue', (message: Message) => ({ ...message, queue: `${message.queue}-x` })],
+    ['producer', (message: Message) => ({ ...message, producer: 'service:mallory' })],
+    ['timestamp', (message: Message) => ({ ...message, signature: { ...message.signature!, timestamp: message.signature!.timestamp + 1 } })],
+    ['value', (message: Message) => ({ ...message, signature: { ...message.signature!, value: `v1a=${'A'.repeat(86)}==` } })],
+  ])('rejects a changed %s', async (_field, change) => {
+    const verifier = new MessageVerifier({ url: evq.url });
+    const error = await failure(verifier, change(signed[0]!));
+    expect(error.code).toBe('INVALID_SIGNATURE');
+    expect(error.retryable).toBe(false);
+    expect(error.keyId).toBe(signed[0]!.signature!.keyId);
+  });
+
+  it('rejects a missing signature', async () => {
+    const verifier = new MessageVerifier({ url: evq.url });
+    const error = await failure(verifier, { ...signed[0]!, signature: null });
+    expect(error.code).toBe('MISSING_SIGNATURE');
+    expect(error.messageId).toBe('from-admin');
+    expect(error.cursor).toBe(signed[0]!.cursor);
+  });
+
+  it('fetches the keys once for many messages', async () => {
+    const counter = countingFetch();
+    const verifier = new MessageVerifier({ url: evq.url, fetch: counter.fetch });
+    await Promise.all([...signed, ...signed, ...signed].map((message) => verifier.verify(message)));
+    await verifier.verify(signed[0]!);
+    expect(counter.count).toBe(1);
+  });
+
+  it('refetches for an unknown key at a bounded rate', async () => {
+    const counter = countingFetch();
+    const verifier = new MessageVerifier({ url: evq.url, fetch: counter.fetch, minRefetchIntervalMs: 60_000 });
+    const unknown = { ...signed[0]!, signature: { ...signed[0]!.signature!, keyId: 'no-such-key' } };
+    await verifier.verify(signed[0]!);
+    expect(counter.count).toBe(1);
+
+    // The first fetch was just now, so the unknown key causes no second one within the interval.
+    expect((await failure(verifier, unknown)).code).toBe('UNKNOWN_KEY_ID');
+    expect((await failure(verifier, unknown)).code).toBe('UNKNOWN_KEY_ID');
+    expect(counter.count).toBe(1);
+  });
+
+  it('refetches for an unknown key after the interval', async () => {
+    const counter = countingFetch();
+    const verifier = new MessageVerifier({ url: evq.url, fetch: counter.fetch, minRefetchIntervalMs: 0 });
+    const unknown = { ...signed[0]!, signature: { ...signed[0]!.signature!, keyId: 'no-such-key' } };
+    expect((await failure(verifier, unknown)).code).toBe('UNKNOWN_KEY_ID');
+    expect(counter.count).toBe(2);
+  });
+
+  it('verifies messages signed after a key rotation', async () => {
+    const verifier = new MessageVerifier({ url: evq.url });
+    await verifier.verify(signed[0]!);
+    const rotated = await evq.gql('mutation { rotateEvqSigningKey }');
+    expect(rotated.errors).toBeUndefined();
+    await evq.gql('mutation ($queue: String!) { publish(queue: $queue, message: { id: "after-rotation", data: 3 }) { id } }', { queue });
+
+    const message = (await poll()).find((entry) => entry.id === 'after-rotation')!;
+    expect(message.signature!.keyId).toBe(rotated.data!.rotateEvqSigningKey);
+    expect(message.signature!.keyId).not.toBe(signed[0]!.signature!.keyId);
+    await expect(verifier.verify(message)).resolves.toBeUndefined();
+    await expect(verifier.verify(signed[0]!)).resolves.toBeUndefined();
+  });
+
+  it('reports an unreachable JWKS as retryable', async () => {
+    const verifier = new MessageVerifier({
+      url: evq.url,
+      fetch: () => Promise.reject(new TypeError('fetch failed')),
+    });
+    const error = await verifier.verify(signed[0]!).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(EvqConnectionError);
+    expect((error as EvqConnectionError).retryable).toBe(true);
+  });
+
+  it('rejects keys of another server', async () => {
+    const other = await startEvq();
+    try {
+      const verifier = new MessageVerifier({ url: other.url });
+      expect((await failure(verifier, signed[0]!)).code).toBe('UNKNOWN_KEY_ID');
+    } finally {
+      await other.close();
+    }
+  });
+});
