@@ -6,6 +6,7 @@ import { type Message, type PublishInput, type PublishResult, publishBatchDocume
 import { type SigningKey, signMessage } from './signing.ts';
 import { createResumableSocket } from './socket.ts';
 import { type SubscribeMessagesOptions, subscribeMessages } from './subscriber.ts';
+import { type GraphQLTransport, type MessageHandler, type WorkOptions, type WorkStats, Worker } from './worker.ts';
 
 export interface EvqClientOptions {
   /** Base URL of the evq server, such as http://127.0.0.1:8080. */
@@ -35,7 +36,7 @@ interface GraphQLErrorShape {
   extensions?: Record<string, unknown>;
 }
 
-export class EvqClient {
+export class EvqClient implements GraphQLTransport {
   readonly #options: EvqClientOptions;
   readonly #fetch: typeof fetch;
   #ws: WsClient | null = null;
@@ -130,6 +131,16 @@ export class EvqClient {
       ...(this.#options.webSocketImpl ? { webSocketImpl: this.#options.webSocketImpl } : {}),
     });
     return subscribeMessages(this.#resumableWs, queue, options);
+  }
+
+  /**
+   * Receives messages of a queue and calls `handler` for each, acking those it returns for and
+   * nacking those it throws for, until `options.signal` aborts. Resolves with counts once the
+   * running handlers have returned and their acks are sent. Rejects with an error that a retry
+   * cannot fix, such as UNAUTHENTICATED or QUEUE_NOT_FOUND. See Worker for the delivery guarantees.
+   */
+  async work(queue: string, handler: MessageHandler, options: WorkOptions = {}): Promise<WorkStats> {
+    return new Worker(this, queue, handler, options).run();
   }
 
   /** Closes the WebSockets, if any were opened. */

@@ -23,3 +23,4 @@ export {
   verifyV1a,
 } from './signing.ts';
 export type { SubscribeMessagesOptions } from './subscriber.ts';
+export type { DeliveryContext, MessageHandler, WorkErrorInfo, WorkOperation, WorkOptions, WorkStats } from './worker.ts';
