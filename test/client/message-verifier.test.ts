@@ -16,7 +16,7 @@ async function poll(): Promise<Message[]> {
   return result.data!.poll.messages;
 }
 
-/** A fetch that counts the JWKS requests it passes on. */
+/** Returns a fetch that counts the JWKS requests it passes on. */
 function countingFetch(): { fetch: typeof fetch; readonly count: number } {
   let count = 0;
   return {
