@@ -4,6 +4,7 @@
 import { createHash, createPublicKey } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { canonicalJson, canonicalString, dataDigest, storageCanonicalString } from '../src/signing/canonical.ts';
+import { auditPath, leafHash, signedRoot, treeRoot } from '../src/signing/merkle.ts';
 import { ed25519PrivateKeyFromSeed, ed25519RawPublicKey, signV1, signV1a } from '../src/signing/signatures.ts';
 
 const seedOf = (label: string) => createHash('sha256').update(label).digest();
@@ -39,30 +40,55 @@ const cases: Case[] = [
 
 const rawPublicKey = (seed: Buffer) => ed25519RawPublicKey(createPublicKey(ed25519PrivateKeyFromSeed(seed)));
 
+const signedCases = cases.map((entry) => {
+  const data = JSON.parse(entry.dataJson) as unknown;
+  const fields = { queue: entry.queue, id: entry.id, timestamp: entry.timestamp, nonce: entry.nonce, data };
+  const canonical = canonicalString(fields);
+  const storage = storageCanonicalString(fields, entry.producer);
+  return {
+    ...entry,
+    jcs: canonicalJson(data),
+    dataSha256: dataDigest(data),
+    canonical,
+    v1: signV1(hmacSecret, canonical),
+    v1a: signV1a(producerKey, canonical),
+    storage: { canonical: storage, signature: signV1a(evqKey, storage) },
+  };
+});
+
+/** Messages that evq seals together share one signed Merkle root; each carries its audit path. */
+const batches = [
+  { name: 'one message', cases: [0] },
+  { name: 'two messages', cases: [0, 1] },
+  { name: 'three messages', cases: [2, 3, 4] },
+  { name: 'five messages', cases: [0, 1, 2, 3, 4] },
+  { name: 'all ten messages', cases: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9] },
+].map((batch) => {
+  const leaves = batch.cases.map((index) => leafHash(signedCases[index]!.storage.canonical));
+  const root = treeRoot(leaves);
+  return {
+    name: batch.name,
+    cases: batch.cases.map((index) => signedCases[index]!.name),
+    leaves: leaves.map((leaf) => leaf.toString('hex')),
+    root: root.toString('hex'),
+    signedRoot: signedRoot(root),
+    signature: `v1m=${signV1a(evqKey, signedRoot(root)).slice('v1a='.length)}`,
+    proofs: leaves.map((_leaf, index) => `${index}:${leaves.length}:${Buffer.concat(auditPath(leaves, index)).toString('base64')}`),
+  };
+});
+
 const vectors = {
   description:
     'Test vectors for evq message signatures (docs/signatures.md). Every implementation must produce canonical, jcs, dataSha256, ' +
-    'v1, v1a and storage.signature byte for byte from the inputs, and must accept them.',
+    'v1, v1a and storage.signature byte for byte from the inputs, and must accept them. storageBatches lists messages that evq ' +
+    'sealed together: leaf hashes, the Merkle root, the signed root text, its v1m signature and each message\'s proof.',
   keys: {
     hmacSecret,
     producerEd25519: { seedHex: producerSeed.toString('hex'), publicKeyHex: rawPublicKey(producerSeed).toString('hex') },
     evqEd25519: { seedHex: evqSeed.toString('hex'), publicKeyHex: rawPublicKey(evqSeed).toString('hex'), kid: 'evq-vector-key' },
   },
-  cases: cases.map((entry) => {
-    const data = JSON.parse(entry.dataJson) as unknown;
-    const fields = { queue: entry.queue, id: entry.id, timestamp: entry.timestamp, nonce: entry.nonce, data };
-    const canonical = canonicalString(fields);
-    const storage = storageCanonicalString(fields, entry.producer);
-    return {
-      ...entry,
-      jcs: canonicalJson(data),
-      dataSha256: dataDigest(data),
-      canonical,
-      v1: signV1(hmacSecret, canonical),
-      v1a: signV1a(producerKey, canonical),
-      storage: { canonical: storage, signature: signV1a(evqKey, storage) },
-    };
-  }),
+  cases: signedCases,
+  storageBatches: batches,
 };
 
 await writeFile(new URL('../sdk/vectors/signatures.json', import.meta.url), `${JSON.stringify(vectors, null, 2)}\n`);

@@ -1,0 +1,77 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * Merkle tree hashes as RFC 6962 section 2.1 defines them: a leaf is SHA-256 of 0x00 and its data,
+ * an inner node SHA-256 of 0x01 and its two children, and a tree of n > 1 leaves splits at the
+ * largest power of two below n. evq signs the root once for every message it seals together, and
+ * each message carries its audit path to that root.
+ */
+
+const leafPrefix = Buffer.from([0]);
+const nodePrefix = Buffer.from([1]);
+
+/** Returns the leaf hash of UTF-8 text. */
+export function leafHash(text: string): Buffer {
+  return createHash('sha256').update(leafPrefix).update(text, 'utf8').digest();
+}
+
+function nodeHash(left: Buffer, right: Buffer): Buffer {
+  return createHash('sha256').update(nodePrefix).update(left).update(right).digest();
+}
+
+/** Returns the largest power of two that is smaller than n (n > 1). */
+function split(n: number): number {
+  let k = 1;
+  while (k * 2 < n) k *= 2;
+  return k;
+}
+
+/** Returns the root hash of one or more leaf hashes. */
+export function treeRoot(leaves: Buffer[]): Buffer {
+  if (leaves.length === 0) throw new RangeError('A Merkle tree needs at least one leaf.');
+  if (leaves.length === 1) return leaves[0]!;
+  const k = split(leaves.length);
+  return nodeHash(treeRoot(leaves.slice(0, k)), treeRoot(leaves.slice(k)));
+}
+
+/** Returns the audit path of leaf `index`: the sibling hashes from the leaf up to the root. */
+export function auditPath(leaves: Buffer[], index: number): Buffer[] {
+  if (leaves.length <= 1) return [];
+  const k = split(leaves.length);
+  return index < k
+    ? [...auditPath(leaves.slice(0, k), index), treeRoot(leaves.slice(k))]
+    : [...auditPath(leaves.slice(k), index - k), treeRoot(leaves.slice(0, k))];
+}
+
+/**
+ * Returns the root that a leaf and its audit path lead to, or null when the path cannot belong to
+ * a tree of `size` leaves (RFC 9162 section 2.1.3.2).
+ */
+export function rootFromPath(leaf: Buffer, index: number, size: number, path: Buffer[]): Buffer | null {
+  if (!Number.isSafeInteger(index) || !Number.isSafeInteger(size) || index < 0 || index >= size) return null;
+  let fn = index;
+  let sn = size - 1;
+  let root = leaf;
+  for (const sibling of path) {
+    if (sn === 0) return null;
+    if (fn % 2 === 1 || fn === sn) {
+      root = nodeHash(sibling, root);
+      if (fn % 2 === 0) {
+        while (fn % 2 === 0 && fn !== 0) {
+          fn = Math.floor(fn / 2);
+          sn = Math.floor(sn / 2);
+        }
+      }
+    } else {
+      root = nodeHash(root, sibling);
+    }
+    fn = Math.floor(fn / 2);
+    sn = Math.floor(sn / 2);
+  }
+  return sn === 0 ? root : null;
+}
+
+/** Returns the text that evq's Ed25519 key signs for a tree: `evq-v1m`, a line feed and the hex root. */
+export function signedRoot(root: Buffer): string {
+  return `evq-v1m\n${root.toString('hex')}`;
+}
