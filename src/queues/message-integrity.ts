@@ -36,7 +36,12 @@ export class MessageIntegrity {
   /** Checks the producer signatures of a batch, then returns the messages with evq's seal added. */
   async prepare(queue: QueueConfig, inputs: PublishInput[], messages: NewMessage[], now: number): Promise<NewMessage[]> {
     await this.#options.producerSignatures.verify(queue, inputs, messages, now);
-    return messages.map((message, index) => this.#options.seal.seal(queue.name, message, inputs[index]!.data, now));
+    return this.#options.seal.seal(
+      queue.name,
+      messages,
+      inputs.map((input) => input.data),
+      now,
+    );
   }
 
   /** Returns evq's signature of a stored message, or null when it has none. */

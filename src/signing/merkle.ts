@@ -1,4 +1,5 @@
-import { createHash } from 'node:crypto';
+import { createHash, type KeyObject, verify } from 'node:crypto';
+import { decodeSignature, verifyV1a } from './signatures.ts';
 
 /**
  * Merkle tree hashes as RFC 6962 section 2.1 defines them: a leaf is SHA-256 of 0x00 and its data,
@@ -44,6 +45,52 @@ export function auditPath(leaves: Buffer[], index: number): Buffer[] {
 }
 
 /**
+ * A Merkle tree over a batch of leaves with every subtree root kept, so the root and all audit
+ * paths cost about 2n hashes instead of recomputing subtrees for each path.
+ */
+export class MerkleTree {
+  readonly root: Buffer;
+  readonly #leaves: Buffer[];
+  readonly #subtrees = new Map<string, Buffer>();
+
+  constructor(leaves: Buffer[]) {
+    if (leaves.length === 0) throw new RangeError('A Merkle tree needs at least one leaf.');
+    this.#leaves = leaves;
+    this.root = this.#build(0, leaves.length);
+  }
+
+  /** Returns the audit path of leaf `index`, from the leaf up. */
+  path(index: number): Buffer[] {
+    const path: Buffer[] = [];
+    let lo = 0;
+    let hi = this.#leaves.length;
+    while (hi - lo > 1) {
+      const k = split(hi - lo);
+      if (index < lo + k) {
+        path.push(this.#subtrees.get(`${lo + k}:${hi}`)!);
+        hi = lo + k;
+      } else {
+        path.push(this.#subtrees.get(`${lo}:${lo + k}`)!);
+        lo += k;
+      }
+    }
+    return path.reverse();
+  }
+
+  #build(lo: number, hi: number): Buffer {
+    let hash: Buffer;
+    if (hi - lo === 1) {
+      hash = this.#leaves[lo]!;
+    } else {
+      const middle = lo + split(hi - lo);
+      hash = nodeHash(this.#build(lo, middle), this.#build(middle, hi));
+    }
+    this.#subtrees.set(`${lo}:${hi}`, hash);
+    return hash;
+  }
+}
+
+/**
  * Returns the root that a leaf and its audit path lead to, or null when the path cannot belong to
  * a tree of `size` leaves (RFC 9162 section 2.1.3.2).
  */
@@ -74,4 +121,21 @@ export function rootFromPath(leaf: Buffer, index: number, size: number, path: Bu
 /** Returns the text that evq's Ed25519 key signs for a tree: `evq-v1m`, a line feed and the hex root. */
 export function signedRoot(root: Buffer): string {
   return `evq-v1m\n${root.toString('hex')}`;
+}
+
+/**
+ * Checks evq's storage signature of one message: `v1m=` with its proof against the signed root,
+ * or `v1a=` over the storage canonical string itself. False for any malformed value or proof.
+ */
+export function verifyStorageSignature(publicKey: KeyObject, canonical: string, value: string, proof: string | null): boolean {
+  if (value.startsWith('v1a=')) return proof === null && verifyV1a(publicKey, canonical, value);
+  const signature = decodeSignature(value, 'v1m=');
+  if (signature === null || signature.length !== 64 || proof === null) return false;
+  const match = /^(\d{1,9}):(\d{1,9}):([A-Za-z0-9+/]*={0,2})$/.exec(proof);
+  if (match === null) return false;
+  const path = Buffer.from(match[3]!, 'base64');
+  if (path.length % 32 !== 0) return false;
+  const hashes = Array.from({ length: path.length / 32 }, (_, index) => path.subarray(index * 32, index * 32 + 32));
+  const root = rootFromPath(leafHash(canonical), Number(match[1]), Number(match[2]), hashes);
+  return root !== null && verify(null, Buffer.from(signedRoot(root), 'utf8'), publicKey, signature);
 }

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { storageCanonicalString } from '../../src/signing/canonical.ts';
-import { verifyV1a } from '../../src/signing/signatures.ts';
+import { verifyStorageSignature } from '../../src/signing/merkle.ts';
 import { collect, startEvq, type TestEvq } from '../helpers/evq.ts';
 
 let evq: TestEvq;
@@ -17,7 +17,7 @@ afterAll(async () => {
 });
 
 const pollQuery = `query ($queue: String!) {
-  poll(queue: $queue, limit: 100) { messages { id queue data producer signature { keyId timestamp nonce value } } }
+  poll(queue: $queue, limit: 100) { messages { id queue data producer signature { keyId timestamp nonce value proof } } }
 }`;
 
 interface Jwk {
@@ -35,7 +35,13 @@ async function jwks(): Promise<Jwk[]> {
 }
 
 /** Verifies a polled message's evq signature with the JWKS, as a consumer would. */
-async function verifiesWithJwks(message: { id: string; queue: string; data: unknown; producer: string | null; signature: { keyId: string; timestamp: number; value: string } }) {
+async function verifiesWithJwks(message: {
+  id: string;
+  queue: string;
+  data: unknown;
+  producer: string | null;
+  signature: { keyId: string; timestamp: number; value: string; proof: string | null };
+}) {
   const jwk = (await jwks()).find((key) => key.kid === message.signature.keyId);
   if (!jwk) return false;
   const publicKey = createPublicKey({ key: { kty: jwk.kty, crv: jwk.crv, x: jwk.x }, format: 'jwk' });
@@ -43,7 +49,7 @@ async function verifiesWithJwks(message: { id: string; queue: string; data: unkn
     { queue: message.queue, id: message.id, timestamp: message.signature.timestamp, data: message.data },
     message.producer,
   );
-  return verifyV1a(publicKey, canonical, message.signature.value);
+  return verifyStorageSignature(publicKey, canonical, message.signature.value, message.signature.proof);
 }
 
 /**
@@ -85,9 +91,31 @@ describe('evq storage signature', () => {
     const [message] = polled.data!.poll.messages;
 
     expect(message.signature.nonce).toBe('');
-    expect(message.signature.value).toMatch(/^v1a=[A-Za-z0-9+/]{86}==$/);
+    expect(message.signature.value).toMatch(/^v1m=[A-Za-z0-9+/]{86}==$/);
+    expect(message.signature.proof).toBe('0:1:');
     expect(await verifiesWithJwks(message)).toBe(true);
     expect(await verifiesWithJwks({ ...message, data: { amount: 43, text: 'Zoë ☕' } })).toBe(false);
+  });
+
+  it('messages sealed together share one signed root', async () => {
+    const queue = await evq.createQueue();
+    const batch = await evq.gql('mutation ($queue: String!, $messages: [PublishInput!]!) { publishBatch(queue: $queue, messages: $messages) { id } }', {
+      queue,
+      messages: Array.from({ length: 5 }, (_, index) => ({ data: { index } })),
+    });
+    expect(batch.errors).toBeUndefined();
+    const messages = (await evq.gql(pollQuery, { queue })).data!.poll.messages;
+
+    expect(new Set(messages.map((message: { signature: { value: string } }) => message.signature.value)).size).toBe(1);
+    expect(messages.map((message: { signature: { proof: string } }) => message.signature.proof.split(':').slice(0, 2).join(':'))).toEqual([
+      '0:5',
+      '1:5',
+      '2:5',
+      '3:5',
+      '4:5',
+    ]);
+    for (const message of messages) expect(await verifiesWithJwks(message)).toBe(true);
+    expect(await verifiesWithJwks({ ...messages[0], signature: { ...messages[0].signature, proof: messages[1].signature.proof } })).toBe(false);
   });
 
   it('hides evq headers and rejects them from producers', async () => {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { canonicalJson, canonicalString, dataDigest, storageCanonicalString } from '../../src/signing/canonical.ts';
+import { leafHash, MerkleTree, signedRoot, verifyStorageSignature } from '../../src/signing/merkle.ts';
 import {
   ed25519PrivateKeyFromSeed,
   ed25519PublicKeyFromRaw,
@@ -26,7 +27,18 @@ interface VectorCase {
   storage: { canonical: string; signature: string };
 }
 
+interface VectorBatch {
+  name: string;
+  cases: string[];
+  leaves: string[];
+  root: string;
+  signedRoot: string;
+  signature: string;
+  proofs: string[];
+}
+
 const vectors = JSON.parse(readFileSync(new URL('../../sdk/vectors/signatures.json', import.meta.url), 'utf8')) as {
+  storageBatches: VectorBatch[];
   keys: { hmacSecret: string; producerEd25519: { seedHex: string; publicKeyHex: string }; evqEd25519: { seedHex: string; publicKeyHex: string } };
   cases: VectorCase[];
 };
@@ -69,6 +81,47 @@ describe('signature vectors', () => {
     it('changed canonical fails', () => {
       expect(verifyV1(keys.hmacSecret, `${entry.canonical}x`, entry.v1)).toBe(false);
       expect(verifyV1a(producerPublic, `${entry.canonical}x`, entry.v1a)).toBe(false);
+    });
+  });
+});
+
+describe('storage batch vectors', () => {
+  const canonicalOf = (name: string) => vectors.cases.find((entry) => entry.name === name)!.storage.canonical;
+
+  describe.each(vectors.storageBatches.map((batch) => [batch.name, batch] as const))('%s', (_name, batch) => {
+    const canonicals = batch.cases.map(canonicalOf);
+
+    it('tree and signature match', () => {
+      const tree = new MerkleTree(canonicals.map(leafHash));
+      expect(canonicals.map((canonical) => leafHash(canonical).toString('hex'))).toEqual(batch.leaves);
+      expect(tree.root.toString('hex')).toBe(batch.root);
+      expect(signedRoot(tree.root)).toBe(batch.signedRoot);
+      expect(`v1m=${signV1a(evqPrivate, batch.signedRoot).slice(4)}`).toBe(batch.signature);
+      expect(batch.proofs).toEqual(canonicals.map((_canonical, index) => `${index}:${canonicals.length}:${Buffer.concat(tree.path(index)).toString('base64')}`));
+    });
+
+    it('every proof verifies', () => {
+      for (const [index, canonical] of canonicals.entries()) {
+        expect(verifyStorageSignature(evqPublic, canonical, batch.signature, batch.proofs[index]!)).toBe(true);
+      }
+    });
+
+    it('tampered proofs fail', () => {
+      const [index, size, path] = batch.proofs[0]!.split(':') as [string, string, string];
+      const bytes = Buffer.from(path, 'base64');
+      const flipped = Buffer.from(bytes);
+      if (flipped.length > 0) flipped[0]! ^= 1;
+      // A different size can lead to the same root without proving anything new, since the
+      // leaf hash is what binds the message; only changes that alter the hashes must fail.
+      const tampered = [
+        `${Number(index) + 1}:${size}:${path}`,
+        `${index}:${size}:${Buffer.concat([bytes, Buffer.alloc(32)]).toString('base64')}`,
+        ...(bytes.length > 0
+          ? [`${index}:${size}:${flipped.toString('base64')}`, `${index}:${size}:${bytes.subarray(32).toString('base64')}`]
+          : []),
+      ];
+      for (const proof of tampered) expect(verifyStorageSignature(evqPublic, canonicals[0]!, batch.signature, proof)).toBe(false);
+      expect(verifyStorageSignature(evqPublic, `${canonicals[0]!}x`, batch.signature, batch.proofs[0]!)).toBe(false);
     });
   });
 });

@@ -8,7 +8,11 @@ const MessageSignatureType = builder.objectRef<MessageSignature>('MessageSignatu
     keyId: t.exposeString('keyId'),
     timestamp: t.exposeInt('timestamp', { description: 'Unix time in seconds when evq signed the message.' }),
     nonce: t.exposeString('nonce', { description: "Empty in evq's signatures." }),
-    value: t.exposeString('value', { description: '`v1a=` and the standard base64 signature.' }),
+    value: t.exposeString('value', { description: '`v1m=` and the standard base64 signature of the Merkle root (`v1a=` over the message itself).' }),
+    proof: t.exposeString('proof', {
+      nullable: true,
+      description: '`<index>:<size>:<base64 audit path>` from this message to the signed Merkle root; null with `v1a`.',
+    }),
   }),
 });
 
@@ -25,7 +29,7 @@ export const MessageType = builder.objectRef<MessageView>('Message').implement({
     signature: t.field({
       type: MessageSignatureType,
       nullable: true,
-      description: "evq's signature, over the canonical string with an empty nonce plus a line with the producer id.",
+      description: "evq's signature: a signed Merkle root over the storage canonical strings of a batch, with this message's proof (docs/signatures.md).",
       resolve: (message) => message.signature,
     }),
     partition: t.exposeInt('partition'),
