@@ -11,7 +11,8 @@ from .consumer import SignatureVerificationError, public_keys_from_jwks, verify_
 from .dedup import DedupCache
 from .ed25519 import public_key as ed25519_public_key
 from .jcs import canonical_json
-from .signatures import sign_v1, sign_v1a, verify_v1, verify_v1a
+from .merkle import leaf_hash, root_from_path, signed_root_text
+from .signatures import sign_v1, sign_v1a, verify_v1, verify_v1a, verify_v1m
 
 __version__ = "0.1.0"
 
@@ -23,11 +24,15 @@ __all__ = [
     "canonical_string",
     "data_digest",
     "ed25519_public_key",
+    "leaf_hash",
     "public_keys_from_jwks",
+    "root_from_path",
     "sign_v1",
     "sign_v1a",
+    "signed_root_text",
     "storage_canonical_string",
     "verify_message",
     "verify_v1",
     "verify_v1a",
+    "verify_v1m",
 ]

@@ -1,4 +1,4 @@
-"""Signature values over a canonical string: ``v1`` (HMAC-SHA256) and ``v1a`` (Ed25519)."""
+"""Signature values: ``v1`` (HMAC-SHA256) and ``v1a`` (Ed25519) over a canonical string, ``v1m`` over a Merkle root."""
 
 from __future__ import annotations
 
@@ -8,11 +8,13 @@ import hmac
 from typing import Optional
 
 from . import ed25519
+from .merkle import HASH_SIZE, signed_root_text
 
-__all__ = ["sign_v1", "sign_v1a", "verify_v1", "verify_v1a"]
+__all__ = ["sign_v1", "sign_v1a", "verify_v1", "verify_v1a", "verify_v1m"]
 
 _V1_PREFIX = "v1="
 _V1A_PREFIX = "v1a="
+_V1M_PREFIX = "v1m="
 
 
 def sign_v1(secret: str, canonical: str) -> str:
@@ -73,18 +75,44 @@ def verify_v1a(public_key: bytes, canonical: str, value: object) -> bool:
     return ed25519.verify(public_key, canonical.encode("utf-8"), signature)
 
 
+def verify_v1m(public_key: bytes, root: bytes, value: object) -> bool:
+    """Return whether ``value`` is a valid ``v1m=`` signature of a Merkle root.
+
+    evq signs ``signed_root_text(root)``: ``evq-v1m``, a line feed and the
+    lowercase hex of the 32-byte root. ``public_key`` is the 32-byte raw
+    Ed25519 public key. Returns False for a value that is not a str, lacks
+    the ``v1m=`` prefix, is not canonical standard base64 with padding, or
+    does not decode to 64 bytes. Raises TypeError when the public key or the
+    root is not bytes and ValueError when either does not have 32 bytes.
+    """
+    public_key = ed25519._require_key_bytes("public key", public_key)
+    if not isinstance(root, (bytes, bytearray, memoryview)):
+        raise TypeError(f"root must be bytes, not {type(root).__name__}.")
+    if len(root) != HASH_SIZE:
+        raise ValueError(f"root must have {HASH_SIZE} bytes, not {len(root)}.")
+
+    signature = _decode_value(value, _V1M_PREFIX)
+    if signature is None or len(signature) != 64:
+        return False
+    return ed25519.verify(public_key, signed_root_text(root).encode("ascii"), signature)
+
+
 def _decode_value(value: object, prefix: str) -> Optional[bytes]:
     """Return the bytes of ``<prefix><standard base64>``, or None when the value has another form."""
     if not isinstance(value, str) or not value.startswith(prefix):
         return None
-    text = value[len(prefix) :]
+    return _decode_base64(value[len(prefix) :])
+
+
+def _decode_base64(text: str) -> Optional[bytes]:
+    """Return the bytes of canonical standard base64 with padding, or None for any other text."""
     try:
         decoded = base64.b64decode(text, validate=True)
     except ValueError:
         return None
     # b64decode ignores the unused bits of the last character, so several
     # strings decode to the same bytes. Only the one that b64encode writes is
-    # accepted, which makes each signature have a single valid value.
+    # accepted, which makes each signature and proof have a single valid value.
     if base64.b64encode(decoded).decode("ascii") != text:
         return None
     return decoded
