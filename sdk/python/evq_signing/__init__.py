@@ -3,7 +3,9 @@
 Producers sign what they publish with ``sign_v1`` (HMAC-SHA256 with a queue
 key's secret) or ``sign_v1a`` (Ed25519) over ``canonical_string``. Consumers
 check evq's storage signature on each received message with
-``verify_message``. The format is described in evq's docs/signatures.md.
+``verify_message``, which accepts a ``v1a`` signature of the message and a
+``v1m`` signature of a Merkle root with the message's proof. The format is
+described in evq's docs/signatures.md.
 """
 
 from .canonical import CANONICAL_VERSION, canonical_string, data_digest, storage_canonical_string

@@ -4,14 +4,23 @@ from __future__ import annotations
 
 import base64
 import re
-from typing import Any, Dict, Mapping, NamedTuple, Optional
+from typing import Any, Dict, List, Mapping, NamedTuple, Optional
 
 from .canonical import storage_canonical_string
-from .signatures import verify_v1a
+from .merkle import HASH_SIZE, leaf_hash, root_from_path
+from .signatures import _decode_base64, verify_v1a, verify_v1m
 
 __all__ = ["SignatureVerificationError", "public_keys_from_jwks", "verify_message"]
 
 _BASE64URL = re.compile("[A-Za-z0-9_-]*")
+
+# <index>:<size>:<standard base64 of the audit path>, with decimal numbers
+# of at most 16 digits and no leading zeros.
+_PROOF = re.compile("(0|[1-9][0-9]{0,15}):(0|[1-9][0-9]{0,15}):([A-Za-z0-9+/=]*)")
+
+# Number.MAX_SAFE_INTEGER, the largest index or size that rootFromPath in
+# evq's src/signing/merkle.ts accepts.
+_MAX_PROOF_NUMBER = 2**53 - 1
 
 
 class SignatureVerificationError(Exception):
@@ -24,8 +33,11 @@ class SignatureVerificationError(Exception):
       no canonical form.
     - ``UNKNOWN_KEY``: no public key has the signature's ``keyId``. evq may
       have rotated its key, so fetch ``/.well-known/jwks.json`` again.
+    - ``INVALID_PROOF``: a ``v1m`` signature has no proof, a malformed
+      proof, an index that is not below the size, or an audit path whose
+      number of hashes does not fit that index and size.
     - ``SIGNATURE_INVALID``: the signature does not verify, so the message
-      was changed or did not come from evq.
+      or its proof was changed or did not come from evq.
 
     ``message_id`` is the message's id, or None when it has none.
     """
@@ -46,6 +58,15 @@ class _SignedMessage(NamedTuple):
     producer: Optional[str]
     key_id: str
     value: str
+    proof: object
+
+
+class _Proof(NamedTuple):
+    """A parsed Merkle inclusion proof: the leaf's position, the number of leaves and the audit path."""
+
+    index: int
+    size: int
+    path: List[bytes]
 
 
 def verify_message(message: Mapping[str, Any], public_keys_by_kid: Mapping[str, bytes]) -> None:
@@ -55,8 +76,20 @@ def verify_message(message: Mapping[str, Any], public_keys_by_kid: Mapping[str, 
     ``data`` (the parsed JSON payload), ``producer`` and ``signature``. The
     producer is a str, or None or absent when there is none. The signature
     is a dict with ``keyId``, ``timestamp``, ``nonce`` (empty for evq's
-    signature) and ``value``. ``public_keys_by_kid`` maps each key id to its
-    32-byte raw Ed25519 public key, as ``public_keys_from_jwks`` returns.
+    signature), ``value`` and ``proof``. ``public_keys_by_kid`` maps each key
+    id to its 32-byte raw Ed25519 public key, as ``public_keys_from_jwks``
+    returns.
+
+    A ``v1a=`` value is an Ed25519 signature of the storage canonical string,
+    and its ``proof`` is ignored. A ``v1m=`` value signs the Merkle root of
+    the messages that evq sealed together. Its ``proof`` is
+    ``<index>:<size>:<standard base64 of the audit path>``, from which the
+    root is computed with the message's leaf hash.
+
+    NOTE: the signature covers the root but not the tree size. So a proof
+    whose size is changed still verifies when the tree of that size has the
+    same shape along the message's path, such as leaf 0 of 5 and of 8 leaves.
+    The message is in the signed batch either way.
 
     The signature's timestamp is when evq stored the message. It is not
     compared with the clock, because a message can wait in a queue for days.
@@ -81,6 +114,27 @@ def verify_message(message: Mapping[str, Any], public_keys_by_kid: Mapping[str, 
         raise SignatureVerificationError(
             "INVALID_MESSAGE", f"Message {signed.id!r} has no canonical form: {error}", signed.id
         ) from error
+
+    if signed.value.startswith("v1m="):
+        proof = _parse_proof(signed.proof, signed.id)
+        root = root_from_path(leaf_hash(canonical), proof.index, proof.size, proof.path)
+        if root is None:
+            raise SignatureVerificationError(
+                "INVALID_PROOF",
+                f"The audit path in the proof of message {signed.id!r} has {len(proof.path)} hashes, "
+                f"which does not fit leaf {proof.index} of a tree of {proof.size} leaves.",
+                signed.id,
+            )
+        if not verify_v1m(public_key, root, signed.value):
+            raise SignatureVerificationError(
+                "SIGNATURE_INVALID",
+                f"The storage signature of message {signed.id!r} in queue {signed.queue!r} does not verify "
+                f"with key {signed.key_id!r} and its proof, so the message or its proof was changed "
+                "or was not stored by evq.",
+                signed.id,
+            )
+        return
+
     if not verify_v1a(public_key, canonical, signed.value):
         raise SignatureVerificationError(
             "SIGNATURE_INVALID",
@@ -88,6 +142,51 @@ def verify_message(message: Mapping[str, Any], public_keys_by_kid: Mapping[str, 
             f"with key {signed.key_id!r}, so the message was changed or was not stored by evq.",
             signed.id,
         )
+
+
+def _parse_proof(proof: object, message_id: str) -> _Proof:
+    """Return the index, size and audit path of a ``v1m`` proof, or raise INVALID_PROOF."""
+    if proof is None:
+        raise SignatureVerificationError(
+            "INVALID_PROOF",
+            f"Message {message_id!r} has a v1m signature but no signature.proof, "
+            "so its Merkle root cannot be computed.",
+            message_id,
+        )
+    if not isinstance(proof, str):
+        raise SignatureVerificationError(
+            "INVALID_PROOF", f"The message's signature.proof must be a str, not {proof!r}.", message_id
+        )
+
+    match = _PROOF.fullmatch(proof)
+    path_bytes = _decode_base64(match.group(3)) if match else None
+    if match is None or path_bytes is None:
+        raise SignatureVerificationError(
+            "INVALID_PROOF",
+            f"The proof of message {message_id!r} must be <index>:<size>:<standard base64 of the audit path>, "
+            f"not {proof!r}.",
+            message_id,
+        )
+
+    index = int(match.group(1))
+    size = int(match.group(2))
+    if size > _MAX_PROOF_NUMBER or index >= size:
+        raise SignatureVerificationError(
+            "INVALID_PROOF",
+            f"The proof of message {message_id!r} has index {index} and size {size}, "
+            f"but the index must be below the size and the size at most {_MAX_PROOF_NUMBER}.",
+            message_id,
+        )
+    if len(path_bytes) % HASH_SIZE != 0:
+        raise SignatureVerificationError(
+            "INVALID_PROOF",
+            f"The audit path in the proof of message {message_id!r} has {len(path_bytes)} bytes, "
+            f"which is not a whole number of {HASH_SIZE}-byte hashes.",
+            message_id,
+        )
+
+    path = [path_bytes[start : start + HASH_SIZE] for start in range(0, len(path_bytes), HASH_SIZE)]
+    return _Proof(index, size, path)
 
 
 def _read_signed_message(message: object) -> _SignedMessage:
@@ -125,7 +224,7 @@ def _read_signed_message(message: object) -> _SignedMessage:
     if nonce != "":
         raise _invalid_field("signature.nonce", "empty in evq's storage signature", nonce, message_id)
 
-    return _SignedMessage(queue, message_id, timestamp, message["data"], producer, key_id, value)
+    return _SignedMessage(queue, message_id, timestamp, message["data"], producer, key_id, value, signature.get("proof"))
 
 
 def public_keys_from_jwks(jwks: Mapping[str, Any]) -> Dict[str, bytes]:

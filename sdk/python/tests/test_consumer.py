@@ -146,6 +146,212 @@ class VerifyMessageTest(unittest.TestCase):
         self.assertEqual(message, before)
 
 
+CASES_BY_NAME = {case["name"]: case for case in VECTORS["cases"]}
+BATCHES = VECTORS["storageBatches"]
+FIVE_MESSAGES = next(batch for batch in BATCHES if len(batch["cases"]) == 5)
+
+
+def batch_message_of(batch: dict, position: int, proof=None) -> dict:
+    """Return message ``position`` of a sealed batch as a consumer receives it, with its v1m signature and proof."""
+    message = message_of(CASES_BY_NAME[batch["cases"][position]])
+    message["signature"]["value"] = batch["signature"]
+    message["signature"]["proof"] = batch["proofs"][position] if proof is None else proof
+    return message
+
+
+def proof_parts(proof: str) -> tuple:
+    """Return the index, size and audit path hashes of a proof."""
+    index, size, encoded = proof.split(":")
+    path_bytes = base64.b64decode(encoded)
+    return int(index), int(size), [path_bytes[start : start + 32] for start in range(0, len(path_bytes), 32)]
+
+
+def proof_of(index: int, size: int, path: list) -> str:
+    return f"{index}:{size}:{base64.b64encode(b''.join(path)).decode('ascii')}"
+
+
+class VerifyBatchedMessageTest(unittest.TestCase):
+    """verify_message with v1m signatures and Merkle proofs from the storageBatches vectors."""
+
+    def assert_fails(self, message, codes: set) -> SignatureVerificationError:
+        with self.assertRaises(SignatureVerificationError) as raised:
+            verify_message(message, KEYS_BY_KID)
+        self.assertIn(raised.exception.code, codes)
+        self.assertEqual(raised.exception.message_id, message["id"])
+        return raised.exception
+
+    def test_every_batch_message_verifies(self):
+        for batch in BATCHES:
+            for position, name in enumerate(batch["cases"]):
+                with self.subTest(batch=batch["name"], case=name):
+                    self.assertIsNone(verify_message(batch_message_of(batch, position), KEYS_BY_KID))
+
+    def test_flipped_sibling_bit_fails(self):
+        for batch in BATCHES:
+            for position, proof in enumerate(batch["proofs"]):
+                index, size, path = proof_parts(proof)
+                for sibling in range(len(path)):
+                    for byte in (0, 31):
+                        with self.subTest(batch=batch["name"], proof=proof, sibling=sibling, byte=byte):
+                            changed = [bytearray(hash_) for hash_ in path]
+                            changed[sibling][byte] ^= 0x01
+                            message = batch_message_of(batch, position, proof_of(index, size, changed))
+                            self.assert_fails(message, {"SIGNATURE_INVALID"})
+
+    def test_wrong_index_fails(self):
+        # An index with a path of the same length folds to another root, so
+        # the signature fails. Any other index does not fit the path.
+        for batch in BATCHES:
+            for position, proof in enumerate(batch["proofs"]):
+                index, size, path = proof_parts(proof)
+                for other in range(size + 2):
+                    if other == index:
+                        continue
+                    with self.subTest(batch=batch["name"], proof=proof, index=other):
+                        message = batch_message_of(batch, position, proof_of(other, size, path))
+                        self.assert_fails(message, {"SIGNATURE_INVALID", "INVALID_PROOF"})
+
+    def test_index_not_below_size_fails(self):
+        for batch in BATCHES:
+            for position, proof in enumerate(batch["proofs"]):
+                index, size, path = proof_parts(proof)
+                with self.subTest(batch=batch["name"], proof=proof):
+                    message = batch_message_of(batch, position, proof_of(size, size, path))
+                    error = self.assert_fails(message, {"INVALID_PROOF"})
+                    self.assertIn("must be below the size", str(error))
+
+    def test_wrong_size_fails(self):
+        # A size at or below the index is out of range, and twice the size
+        # makes every path one level or more longer.
+        for batch in BATCHES:
+            for position, proof in enumerate(batch["proofs"]):
+                index, size, path = proof_parts(proof)
+                for other in (0, index, 2 * size):
+                    with self.subTest(batch=batch["name"], proof=proof, size=other):
+                        message = batch_message_of(batch, position, proof_of(index, other, path))
+                        self.assert_fails(message, {"INVALID_PROOF"})
+
+    def test_size_with_same_shape_verifies(self):
+        # NOTE: evq signs the root but not the tree size, so the size is
+        # checked only against the length and shape of the path.
+        for other in (6, 7, 8):
+            with self.subTest(size=other):
+                index, _size, path = proof_parts(FIVE_MESSAGES["proofs"][0])
+                message = batch_message_of(FIVE_MESSAGES, 0, proof_of(index, other, path))
+                self.assertIsNone(verify_message(message, KEYS_BY_KID))
+
+    def test_truncated_path_fails(self):
+        for batch in BATCHES:
+            for position, proof in enumerate(batch["proofs"]):
+                index, size, path = proof_parts(proof)
+                if not path:
+                    continue
+                with self.subTest(batch=batch["name"], proof=proof):
+                    message = batch_message_of(batch, position, proof_of(index, size, path[:-1]))
+                    error = self.assert_fails(message, {"INVALID_PROOF"})
+                    self.assertIn("does not fit leaf", str(error))
+
+    def test_extra_hash_fails(self):
+        for batch in BATCHES:
+            for position, proof in enumerate(batch["proofs"]):
+                index, size, path = proof_parts(proof)
+                for extra in (bytes.fromhex(batch["root"]), bytes(32)):
+                    with self.subTest(batch=batch["name"], proof=proof, extra=extra.hex()):
+                        message = batch_message_of(batch, position, proof_of(index, size, path + [extra]))
+                        error = self.assert_fails(message, {"INVALID_PROOF"})
+                        self.assertIn("does not fit leaf", str(error))
+
+    def test_proof_of_other_message_fails(self):
+        batch = FIVE_MESSAGES
+        for position in range(len(batch["cases"])):
+            for other in range(len(batch["cases"])):
+                if other == position:
+                    continue
+                with self.subTest(position=position, proof=other):
+                    message = batch_message_of(batch, position, batch["proofs"][other])
+                    self.assert_fails(message, {"SIGNATURE_INVALID"})
+
+    def test_signature_of_other_batch_fails(self):
+        message = batch_message_of(FIVE_MESSAGES, 0)
+        message["signature"]["value"] = BATCHES[-1]["signature"]
+        self.assert_fails(message, {"SIGNATURE_INVALID"})
+
+    def test_changed_message_fails(self):
+        changes = {
+            "queue": lambda message: message.update(queue="other"),
+            "data": lambda message: message.update(data={"forged": True}),
+            "producer": lambda message: message.update(producer="service:other"),
+            "timestamp": lambda message: message["signature"].update(timestamp=message["signature"]["timestamp"] + 1),
+        }
+        for field, change in changes.items():
+            with self.subTest(field=field):
+                message = batch_message_of(FIVE_MESSAGES, 2)
+                change(message)
+                error = self.assert_fails(message, {"SIGNATURE_INVALID"})
+                self.assertIn("does not verify", str(error))
+
+    def test_malformed_proofs_fail(self):
+        index, size, path = proof_parts(FIVE_MESSAGES["proofs"][2])
+        proof = FIVE_MESSAGES["proofs"][2]
+        encoded = proof.split(":")[2]
+        # One 32-byte hash is 44 base64 characters ending in "=", and the
+        # last data character carries 2 unused bits that b64decode ignores.
+        one_hash = base64.b64encode(path[0]).decode("ascii")
+        alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+        unused_bit_set = one_hash[:-2] + alphabet[alphabet.index(one_hash[-2]) ^ 0b01] + "="
+        self.assertEqual(base64.b64decode(unused_bit_set), path[0])
+        self.assertTrue(one_hash.endswith("="))
+        self.assertNotEqual(encoded, encoded.replace("+", "-").replace("/", "_"))
+
+        malformed = {
+            "empty": ("", "must be <index>:<size>"),
+            "no path": (f"{index}:{size}", "must be <index>:<size>"),
+            "extra field": (proof + ":", "must be <index>:<size>"),
+            "leading zero": (f"0{index}:{size}:{encoded}", "must be <index>:<size>"),
+            "negative index": (f"-1:{size}:{encoded}", "must be <index>:<size>"),
+            "17-digit size": (f"{index}:1{'0' * 16}:{encoded}", "must be <index>:<size>"),
+            "size above 2**53 - 1": (f"{index}:9999999999999999:{encoded}", "size at most"),
+            "zero size": (f"0:0:{encoded}", "must be below the size"),
+            "space": (f"{index}:{size}: {encoded}", "must be <index>:<size>"),
+            "unpadded base64": (f"{index}:{size}:{one_hash.rstrip('=')}", "must be <index>:<size>"),
+            "base64url": (f"{index}:{size}:{encoded.replace('+', '-').replace('/', '_')}", "must be <index>:<size>"),
+            "unused base64 bits set": (f"0:1:{unused_bit_set}", "must be <index>:<size>"),
+            "31-byte path": (proof_of(index, size, [path[0][:31]]), "not a whole number of 32-byte hashes"),
+        }
+        for name, (changed, text) in malformed.items():
+            with self.subTest(proof=name):
+                message = batch_message_of(FIVE_MESSAGES, 2, changed)
+                error = self.assert_fails(message, {"INVALID_PROOF"})
+                self.assertIn(text, str(error))
+
+    def test_missing_proof_fails(self):
+        message = batch_message_of(FIVE_MESSAGES, 2)
+        del message["signature"]["proof"]
+        error = self.assert_fails(message, {"INVALID_PROOF"})
+        self.assertIn("no signature.proof", str(error))
+        message["signature"]["proof"] = None
+        error = self.assert_fails(message, {"INVALID_PROOF"})
+        self.assertIn("no signature.proof", str(error))
+
+    def test_non_str_proof_fails(self):
+        for proof in (42, [FIVE_MESSAGES["proofs"][2]], FIVE_MESSAGES["proofs"][2].encode("ascii")):
+            with self.subTest(proof=proof):
+                message = batch_message_of(FIVE_MESSAGES, 2)
+                message["signature"]["proof"] = proof
+                error = self.assert_fails(message, {"INVALID_PROOF"})
+                self.assertIn("signature.proof must be a str", str(error))
+
+    def test_v1a_signature_ignores_proof(self):
+        message = message_of(VECTORS["cases"][0])
+        message["signature"]["proof"] = "not a proof"
+        self.assertIsNone(verify_message(message, KEYS_BY_KID))
+
+    def test_unknown_key_checked_before_proof(self):
+        message = batch_message_of(FIVE_MESSAGES, 2, "not a proof")
+        message["signature"]["keyId"] = "rotated-away"
+        self.assert_fails(message, {"UNKNOWN_KEY"})
+
+
 class PublicKeysFromJwksTest(unittest.TestCase):
     def test_ed25519_keys_by_kid(self):
         other = bytes(range(32))
