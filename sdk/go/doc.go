@@ -8,9 +8,13 @@
 //
 // Producers sign what they publish with a queue key's secret ([SignV1],
 // HMAC-SHA256) or with a registered Ed25519 key ([SignV1a]). evq signs every
-// message it stores with its own Ed25519 key over [StorageCanonicalString],
-// and consumers check that signature with a [Verifier] built from the keys
-// that evq publishes at /.well-known/jwks.json ([ParseJWKS]).
+// message it stores with its own Ed25519 key, and consumers check that
+// signature with a [Verifier] built from the keys that evq publishes at
+// /.well-known/jwks.json ([ParseJWKS]). A v1a storage signature covers the
+// message's [StorageCanonicalString]. A v1m storage signature covers the
+// root of an RFC 6962 Merkle tree of the messages that evq stored together,
+// and each message carries its audit path to that root ([LeafHash],
+// [RootFromPath]).
 //
 // The byte-level format is described in docs/signatures.md of the evq
 // repository, and the tests of this package reproduce the shared vectors in

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"strings"
 )
 
 // Errors that [Verifier.Verify] wraps, so callers can tell the causes apart
@@ -29,6 +30,10 @@ type Signature struct {
 	Timestamp int64  `json:"timestamp"`
 	Nonce     string `json:"nonce"`
 	Value     string `json:"value"`
+	// Proof is the message's Merkle inclusion proof,
+	// "<index>:<size>:<standard base64 of the audit path>", which a v1m
+	// signature needs. It is empty (null or absent in JSON) for v1 and v1a.
+	Proof string `json:"proof,omitempty"`
 }
 
 // Message is the part of a delivered message that evq's storage signature
@@ -69,6 +74,18 @@ func NewVerifier(publicKeys map[string]ed25519.PublicKey) (*Verifier, error) {
 // message and wraps [ErrMissingSignature], [ErrUnknownKeyID],
 // [ErrInvalidSignature] or, for data that is not valid JSON, [ErrInvalidJSON].
 //
+// It accepts two forms of the signature value. A v1m value signs the root of
+// a Merkle tree of the messages that evq stored together, and Verify
+// recomputes that root from the message's leaf hash and signature.Proof. A
+// malformed proof, or one whose index, size or audit path does not lead to
+// the signed root, gives [ErrInvalidSignature]. A v1a value signs the
+// message's [StorageCanonicalString] itself, and Verify ignores the proof.
+//
+// NOTE: a v1m signature covers the root, not the proof's index and size, so
+// Verify proves only that the message is a leaf of the signed tree. Another
+// size that puts the leaf's siblings on the same sides, such as 4 in place
+// of 3 for leaf 0, leads to the same root and verifies.
+//
 // Verify does not check the signature's age: evq signs a message when it
 // stores it, and a consumer may receive it much later.
 func (v *Verifier) Verify(message Message) error {
@@ -90,8 +107,15 @@ func (v *Verifier) Verify(message Message) error {
 		return fmt.Errorf("%s: %w", where, err)
 	}
 
+	if strings.HasPrefix(signature.Value, v1mPrefix) {
+		if err := verifyV1m(publicKey, canonical, signature.Value, signature.Proof); err != nil {
+			return fmt.Errorf("%s: %w: v1m signature by key %q: %w", where, ErrInvalidSignature, signature.KeyID, err)
+		}
+		return nil
+	}
+
 	if !VerifyV1a(publicKey, canonical, signature.Value) {
-		return fmt.Errorf("%s: %w by key %q: the message differs from what that key signed, or the value is not a v1a signature", where, ErrInvalidSignature, signature.KeyID)
+		return fmt.Errorf("%s: %w by key %q: the message differs from what that key signed, or the value is not a v1a or v1m signature", where, ErrInvalidSignature, signature.KeyID)
 	}
 	return nil
 }
