@@ -63,7 +63,28 @@ type vectorKeys struct {
 	evqKeyID        string
 }
 
+// vectorBatch is a group of vector cases that evq sealed under one v1m
+// signature. Leaves and Proofs are in the order of Cases.
+type vectorBatch struct {
+	Name       string   `json:"name"`
+	Cases      []string `json:"cases"`
+	Leaves     []string `json:"leaves"`
+	Root       string   `json:"root"`
+	SignedRoot string   `json:"signedRoot"`
+	Signature  string   `json:"signature"`
+	Proofs     []string `json:"proofs"`
+}
+
 func loadVectors(t *testing.T) (vectorKeys, []vectorCase) {
+	t.Helper()
+
+	keys, cases, _ := loadVectorFile(t)
+	return keys, cases
+}
+
+// loadVectorFile returns the keys, cases and storage batches of the vector
+// file.
+func loadVectorFile(t *testing.T) (vectorKeys, []vectorCase, []vectorBatch) {
 	t.Helper()
 
 	text, err := os.ReadFile(vectorsPath)
@@ -76,13 +97,17 @@ func loadVectors(t *testing.T) (vectorKeys, []vectorCase) {
 			ProducerEd25519 vectorKey `json:"producerEd25519"`
 			EvqEd25519      vectorKey `json:"evqEd25519"`
 		} `json:"keys"`
-		Cases []vectorCase `json:"cases"`
+		Cases          []vectorCase  `json:"cases"`
+		StorageBatches []vectorBatch `json:"storageBatches"`
 	}
 	if err := json.Unmarshal(text, &file); err != nil {
 		t.Fatalf("parse %s: %v", vectorsPath, err)
 	}
 	if len(file.Cases) == 0 {
 		t.Fatalf("%s contains no cases", vectorsPath)
+	}
+	if len(file.StorageBatches) == 0 {
+		t.Fatalf("%s contains no storage batches", vectorsPath)
 	}
 
 	producerPrivate, producerPublic := keyPairFromVector(t, "producerEd25519", file.Keys.ProducerEd25519)
@@ -95,7 +120,7 @@ func loadVectors(t *testing.T) (vectorKeys, []vectorCase) {
 		evqPublic:       evqPublic,
 		evqKeyID:        file.Keys.EvqEd25519.KeyID,
 	}
-	return keys, file.Cases
+	return keys, file.Cases, file.StorageBatches
 }
 
 // keyPairFromVector derives the key pair from the seed and checks that its
