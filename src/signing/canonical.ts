@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import canonicalize from 'canonicalize';
 
 /** First line of every canonical string, naming this version of the format. */
@@ -27,7 +27,7 @@ export function canonicalJson(data: unknown): string {
 
 /** Returns the lowercase hex SHA-256 of the JCS serialization of `data`. */
 export function dataDigest(data: unknown): string {
-  return createHash('sha256').update(canonicalJson(data), 'utf8').digest('hex');
+  return hash('sha256', canonicalJson(data), 'hex');
 }
 
 /** Returns the canonical string of a producer signature: six lines joined by `\n`. */
