@@ -75,7 +75,7 @@ export class MessageIntegrity {
     if (this.#quarantined.size >= maxRemembered) this.#quarantined.clear();
     this.#quarantined.add(position);
     this.#options.metrics.quarantined.inc({ queue });
-    this.#logger.warn({ queue, partition, offset, id, reason }, 'record failed its seal check; quarantined');
+    this.#logger.warn({ queue, partition, offset, id, reason }, 'record failed its evq signature check; quarantined');
     this.#options.engine.quarantine.add({ queue, partition, offset, message, reason }).catch((error: unknown) => {
       this.#logger.error({ err: error, queue, partition, offset }, 'storing a quarantined record failed');
     });

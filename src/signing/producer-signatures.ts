@@ -62,7 +62,9 @@ export class ProducerSignatures {
       }
       checkShape(signature, where);
       if (input.id == null) {
-        throw errors.invalidInput(`${where}id`, input.id, 'a message id, because a signed message\'s signature covers its id');
+        throw new EvqError('BAD_USER_INPUT', `Missing ${where}id: a signed message needs an id, because its signature covers the id.`, {
+          field: `${where}id`,
+        });
       }
       const id = messages[index]!.id;
       this.#verifyOne(queue.name, id, input.data, signature, now);

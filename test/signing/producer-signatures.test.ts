@@ -184,6 +184,15 @@ describe('accepted producer signatures', () => {
   });
 });
 
+describe('signed message input', () => {
+  it('without an id is BAD_USER_INPUT', async () => {
+    const { id: _id, ...message } = v1Message(draft());
+    const result = await publish(queue, message);
+    expect(result.code).toBe('BAD_USER_INPUT');
+    expect(result.message).toBe('Missing id: a signed message needs an id, because its signature covers the id.');
+  });
+});
+
 describe('requireSignature queue', () => {
   it('rejects an unsigned message and stores a signed one', async () => {
     const strict = await evq.createQueue({ requireSignature: true });
