@@ -8,6 +8,14 @@ export { canonicalJson, canonicalString, dataDigest, type SignedFields, storageC
 export { DedupCache } from './dedup-cache.ts';
 export { EvqClientError, EvqConnectionError, isRetryable, MessageVerificationError, type VerificationFailure } from './errors.ts';
 export { EvqClient, type EvqClientOptions, type PublishOptions, type RequestOptions } from './evq-client.ts';
+export {
+  type MerkleProof,
+  merkleLeafHash,
+  merkleRootFromPath,
+  merkleRootFromProof,
+  parseMerkleProof,
+  signedRootText,
+} from './merkle.ts';
 export { MessageVerifier, type MessageVerifierOptions, type VerifiableMessage } from './message-verifier.ts';
 export type { AckResult, Delivery, Message, PublishInput, PublishResult } from './operations.ts';
 export {
@@ -20,7 +28,9 @@ export {
   signMessage,
   signV1,
   signV1a,
+  type StorageSignature,
   verifyV1a,
+  verifyV1m,
 } from './signing.ts';
 export type { SubscribeMessagesOptions } from './subscriber.ts';
 export type { DeliveryContext, MessageHandler, WorkErrorInfo, WorkOperation, WorkOptions, WorkStats } from './worker.ts';

@@ -2,7 +2,7 @@ import { storageCanonicalString } from './canonical.ts';
 import { fromBase64Url } from './encoding.ts';
 import { EvqConnectionError, MessageVerificationError, isRetryableStatus } from './errors.ts';
 import type { Message } from './operations.ts';
-import { verifyV1a } from './signing.ts';
+import { type MessageSignature, verifyV1a, verifyV1m } from './signing.ts';
 
 export interface MessageVerifierOptions {
   /** Base URL of the evq server. The verifier reads its keys from `<url>/.well-known/jwks.json`. */
@@ -18,8 +18,14 @@ export interface MessageVerifierOptions {
   maxAgeMs?: number;
 }
 
-/** The fields of a message that evq's storage signature covers, and the signature. */
-export type VerifiableMessage = Pick<Message, 'queue' | 'id' | 'data' | 'producer' | 'signature'> & { cursor?: string | null };
+/**
+ * The fields of a message that evq's storage signature covers, and the signature. A `v1m`
+ * signature needs its `proof`, which a `v1a` signature does not have.
+ */
+export type VerifiableMessage = Pick<Message, 'queue' | 'id' | 'data' | 'producer'> & {
+  signature: (MessageSignature & { proof?: string | null }) | null;
+  cursor?: string | null;
+};
 
 interface JsonWebKey {
   kty?: unknown;
@@ -54,9 +60,11 @@ export class MessageVerifier {
   }
 
   /**
-   * Resolves when the message carries a valid evq signature. Rejects with MessageVerificationError
-   * when the signature is missing, names a key that the JWKS does not list, or does not verify, and
-   * with EvqConnectionError when the JWKS cannot be fetched. It does not check the signature's age,
+   * Resolves when the message carries a valid evq signature: `v1a`, over its storage canonical
+   * string, or `v1m`, over the Merkle root that the string and the signature's proof lead to.
+   * Rejects with MessageVerificationError when the signature or the proof of a `v1m` signature is
+   * missing, the key is not in the JWKS, or the signature does not verify. Rejects with
+   * EvqConnectionError when the JWKS cannot be fetched. It does not check the signature's age,
    * because a consumer may receive a message long after evq stored it.
    */
   async verify(message: VerifiableMessage): Promise<void> {
@@ -65,6 +73,15 @@ export class MessageVerifier {
     const signature = message.signature;
     if (signature === null || signature === undefined || signature.value === '') {
       throw new MessageVerificationError('MISSING_SIGNATURE', `${where} has no evq signature; request the signature field with the message.`, ids);
+    }
+    const isV1m = signature.value.startsWith('v1m=');
+    const proof = signature.proof ?? null;
+    if (isV1m && (proof === null || proof === '')) {
+      throw new MessageVerificationError(
+        'MISSING_SIGNATURE',
+        `${where} has a v1m signature without its Merkle proof; request signature { proof } with the message.`,
+        ids,
+      );
     }
 
     const publicKey = await this.#publicKey(signature.keyId);
@@ -80,10 +97,16 @@ export class MessageVerifier {
       { queue: message.queue, id: message.id, timestamp: signature.timestamp, data: message.data },
       message.producer,
     );
-    if (!(await verifyV1a(publicKey, canonical, signature.value))) {
+    // A v1a signature covers the canonical string itself and comes without a proof. One with a
+    // proof is invalid, as in the server's verifyStorageSignature.
+    let valid: boolean;
+    if (proof === null) valid = await verifyV1a(publicKey, canonical, signature.value);
+    else valid = isV1m && (await verifyV1m(publicKey, canonical, signature.value, proof));
+    if (!valid) {
       throw new MessageVerificationError(
         'INVALID_SIGNATURE',
-        `${where} does not match its evq signature by key ${JSON.stringify(signature.keyId)}: it was changed after evq signed it, or the value is not a v1a signature.`,
+        `${where} does not match its evq signature by key ${JSON.stringify(signature.keyId)}: it was changed after evq signed it, ` +
+          'or the signature is neither v1a without a proof nor v1m with a valid proof.',
         ids,
       );
     }

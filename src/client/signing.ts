@@ -1,19 +1,30 @@
 /**
- * Producer signatures (`v1` HMAC-SHA256 and `v1a` Ed25519) and Ed25519 verification with
- * WebCrypto (`globalThis.crypto.subtle`), which browsers and Node.js 22 and later provide.
+ * Producer signatures (`v1` HMAC-SHA256 and `v1a` Ed25519) and verification of Ed25519 `v1a` and
+ * `v1m` signatures with WebCrypto (`globalThis.crypto.subtle`), which browsers and Node.js 22 and
+ * later provide.
  */
 import { canonicalString } from './canonical.ts';
 import { fromBase64, toBase64, utf8Bytes } from './encoding.ts';
+import { merkleRootFromProof, signedRootText } from './merkle.ts';
 
-/** A signature as `PublishInput.signature` takes it and `Message.signature` returns it. */
+/** A signature as `PublishInput.signature` takes it. */
 export interface MessageSignature {
   keyId: string;
   /** Unix time in seconds. */
   timestamp: number;
   /** Empty in evq's own signatures. */
   nonce: string;
-  /** `v1=` or `v1a=` followed by the standard base64 signature. */
+  /** `v1=`, `v1a=` or, in evq's own signatures, `v1m=` followed by the standard base64 signature. */
   value: string;
+}
+
+/** evq's signature of a stored message, as `Message.signature` returns it. */
+export interface StorageSignature extends MessageSignature {
+  /**
+   * The Merkle proof of a `v1m` signature, `<index>:<size>:<standard base64 of the audit path>`,
+   * or null for a `v1a` signature.
+   */
+  proof: string | null;
 }
 
 /**
@@ -67,6 +78,19 @@ export async function verifyV1a(publicKey: CryptoKey, canonical: string, value: 
   const signature = fromBase64(value.slice('v1a='.length));
   if (signature === null || signature.length !== 64) return false;
   return globalThis.crypto.subtle.verify('Ed25519', publicKey, signature, utf8Bytes(canonical));
+}
+
+/**
+ * Checks a `v1m=` value: the Ed25519 signature of the Merkle root that the storage canonical string
+ * and its proof lead to. Returns false for a malformed value or proof, or a wrong signature.
+ */
+export async function verifyV1m(publicKey: CryptoKey, canonical: string, value: string, proof: string): Promise<boolean> {
+  if (!value.startsWith('v1m=')) return false;
+  const signature = fromBase64(value.slice('v1m='.length));
+  if (signature === null || signature.length !== 64) return false;
+  const root = await merkleRootFromProof(canonical, proof);
+  if (root === null) return false;
+  return globalThis.crypto.subtle.verify('Ed25519', publicKey, signature, utf8Bytes(signedRootText(root)));
 }
 
 /** Imports the Ed25519 private key whose 32-byte seed is given, for `v1a` signing. */
