@@ -4,7 +4,7 @@
  */
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { parse } from 'graphql';
-import type { MessageSignature } from './signing.ts';
+import type { MessageSignature, StorageSignature } from './signing.ts';
 
 /** A stored message as evq returns it. */
 export interface Message {
@@ -22,7 +22,7 @@ export interface Message {
   /** The stream position right after this message, null in work-queue deliveries. */
   cursor: string | null;
   /** evq's signature, null only for records stored before evq signed messages. */
-  signature: MessageSignature | null;
+  signature: StorageSignature | null;
 }
 
 /** A message as `publish` takes it. */
@@ -63,7 +63,7 @@ export interface AckResult {
   error: string | null;
 }
 
-const messageFields = 'id queue key data headers publishedAt deliverAt producer partition offset cursor signature { keyId timestamp nonce value }';
+const messageFields = 'id queue key data headers publishedAt deliverAt producer partition offset cursor signature { keyId timestamp nonce value proof }';
 const publishResultFields = 'id queue cursor duplicate partition offset';
 
 function document<Result, Variables>(source: string): TypedDocumentNode<Result, Variables> {

@@ -7,7 +7,7 @@ let queue: string;
 let signed: Message[];
 
 const pollQuery = `query ($queue: String!) {
-  poll(queue: $queue, limit: 100) { messages { id queue key data headers publishedAt deliverAt producer partition offset cursor signature { keyId timestamp nonce value } } }
+  poll(queue: $queue, limit: 100) { messages { id queue key data headers publishedAt deliverAt producer partition offset cursor signature { keyId timestamp nonce value proof } } }
 }`;
 
 async function poll(): Promise<Message[]> {
@@ -60,7 +60,27 @@ describe('MessageVerifier', () => {
     const verifier = new MessageVerifier({ url: evq.url });
     expect(signed.map((message) => message.id)).toEqual(['from-admin', 'from-key']);
     expect(signed[1]!.producer).not.toBe(signed[0]!.producer);
-    for (const message of signed) await expect(verifier.verify(message)).resolves.toBeUndefined();
+    for (const message of signed) {
+      expect(message.signature!.value).toMatch(/^v1m=/);
+      expect(message.signature!.proof).toMatch(/^[0-9]+:[1-9][0-9]*:/);
+      await expect(verifier.verify(message)).resolves.toBeUndefined();
+    }
+  });
+
+  it('accepts a batch under one signature', async () => {
+    const messages = Array.from({ length: 5 }, (_, index) => ({ id: `batch-${index}`, data: { index } }));
+    const published = await evq.gql('mutation ($queue: String!, $messages: [PublishInput!]!) { publishBatch(queue: $queue, messages: $messages) { id } }', {
+      queue,
+      messages,
+    });
+    expect(published.errors).toBeUndefined();
+
+    const batch = (await poll()).filter((message) => message.id.startsWith('batch-'));
+    expect(batch).toHaveLength(5);
+    expect(new Set(batch.map((message) => message.signature!.value)).size).toBe(1);
+    expect(new Set(batch.map((message) => message.signature!.proof)).size).toBe(5);
+    const verifier = new MessageVerifier({ url: evq.url });
+    for (const message of batch) await expect(verifier.verify(message)).resolves.toBeUndefined();
   });
 
   it.each([
@@ -69,7 +89,9 @@ describe('MessageVerifier', () => {
     ['queue', (message: Message) => ({ ...message, queue: `${message.queue}-x` })],
     ['producer', (message: Message) => ({ ...message, producer: 'service:mallory' })],
     ['timestamp', (message: Message) => ({ ...message, signature: { ...message.signature!, timestamp: message.signature!.timestamp + 1 } })],
-    ['value', (message: Message) => ({ ...message, signature: { ...message.signature!, value: `v1a=${'A'.repeat(86)}==` } })],
+    ['value', (message: Message) => ({ ...message, signature: { ...message.signature!, value: `v1m=${'A'.repeat(86)}==` } })],
+    ['v1a value', (message: Message) => ({ ...message, signature: { ...message.signature!, value: `v1a=${message.signature!.value.slice('v1m='.length)}` } })],
+    ['proof', (message: Message) => ({ ...message, signature: { ...message.signature!, proof: `${message.signature!.proof}${'A'.repeat(43)}=` } })],
   ])('rejects a changed %s', async (_field, change) => {
     const verifier = new MessageVerifier({ url: evq.url });
     const error = await failure(verifier, change(signed[0]!));
@@ -84,6 +106,13 @@ describe('MessageVerifier', () => {
     expect(error.code).toBe('MISSING_SIGNATURE');
     expect(error.messageId).toBe('from-admin');
     expect(error.cursor).toBe(signed[0]!.cursor);
+  });
+
+  it('rejects a v1m signature without its proof', async () => {
+    const verifier = new MessageVerifier({ url: evq.url });
+    const error = await failure(verifier, { ...signed[0]!, signature: { ...signed[0]!.signature!, proof: null } });
+    expect(error.code).toBe('MISSING_SIGNATURE');
+    expect(error.message).toContain('proof');
   });
 
   it('fetches the keys once for many messages', async () => {
