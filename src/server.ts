@@ -76,7 +76,7 @@ export class EvqServer {
     this.evqKeys = new EvqKeyRing(engine.records, this.access.secretBox, logger);
     const integrity = new MessageIntegrity({
       engine,
-      seal: new MessageSeal(this.evqKeys, options.masterKey),
+      seal: new MessageSeal(this.evqKeys),
       producerSignatures: new ProducerSignatures({
         queueKeys: this.access.store,
         producerKeys: this.producerKeys,

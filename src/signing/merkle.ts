@@ -132,12 +132,21 @@ export function signedRoot(root: Buffer): string {
 export function verifyStorageSignature(publicKey: KeyObject, canonical: string, value: string, proof: string | null): boolean {
   if (value.startsWith('v1a=')) return proof === null && verifyV1a(publicKey, canonical, value);
   const signature = decodeSignature(value, 'v1m=');
-  if (signature === null || signature.length !== 64 || proof === null) return false;
-  const match = /^(\d{1,9}):(\d{1,9}):([A-Za-z0-9+/]*={0,2})$/.exec(proof);
-  if (match === null) return false;
-  const path = Buffer.from(match[3]!, 'base64');
-  if (path.length % 32 !== 0) return false;
-  const hashes = Array.from({ length: path.length / 32 }, (_, index) => path.subarray(index * 32, index * 32 + 32));
-  const root = rootFromPath(leafHash(canonical), Number(match[1]), Number(match[2]), hashes);
+  if (signature === null || signature.length !== 64) return false;
+  const root = rootOfProof(canonical, proof);
   return root !== null && verify(null, Buffer.from(signedRoot(root), 'utf8'), publicKey, signature);
+}
+
+/**
+ * Returns the root that a message's storage canonical string and its proof
+ * (`<index>:<size>:<base64 audit path>`) lead to, or null for a malformed proof.
+ */
+export function rootOfProof(canonical: string, proof: string | null): Buffer | null {
+  if (proof === null) return null;
+  const match = /^(\d{1,9}):(\d{1,9}):([A-Za-z0-9+/]*={0,2})$/.exec(proof);
+  if (match === null) return null;
+  const path = Buffer.from(match[3]!, 'base64');
+  if (path.length % 32 !== 0) return null;
+  const hashes = Array.from({ length: path.length / 32 }, (_, index) => path.subarray(index * 32, index * 32 + 32));
+  return rootFromPath(leafHash(canonical), Number(match[1]), Number(match[2]), hashes);
 }

@@ -162,7 +162,7 @@ describe('record written straight into SQLite', () => {
       'evq-key-id': stored.signature.keyId,
       'evq-timestamp': String(stored.signature.timestamp),
       'evq-signature': stored.signature.value,
-      'evq-tag': 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=',
+      'evq-proof': stored.signature.proof,
     };
     const forged = writeDirectly(queue, headersOf() ?? copiedHeaders);
 
