@@ -19,9 +19,9 @@ export interface MessageIntegrityOptions {
 /**
  * What the queue service does for signed messages: it checks producer signatures and seals each
  * message before storing it, and checks the seal of every record before delivering it. A record
- * whose seal fails (one written straight into storage, for example) is not delivered, goes to the
- * engine's quarantine and is counted in `evq_messages_quarantined_total`; a leased one is acked so
- * it is not leased again.
+ * whose seal fails (one written straight into storage, for example) is not delivered. It goes to
+ * the engine's quarantine and is counted in `evq_messages_quarantined_total`. A leased one is also
+ * acked, so it is not leased again.
  */
 export class MessageIntegrity {
   readonly #options: MessageIntegrityOptions;

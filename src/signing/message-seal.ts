@@ -48,8 +48,8 @@ const maxVerifiedRoots = 10_000;
  *
  * The messages sealed in one event-loop turn, across requests and queues, form a Merkle tree over
  * their storage canonical strings. evq signs the root with its current Ed25519 key, once, and each
- * message stores its audit path, so the signing cost is one signature per batch instead of one per
- * message (about 36 µs each with node:crypto on the benchmark machine). Before delivery evq checks
+ * message stores its audit path. So a batch costs one signature instead of one per message, each
+ * about 36 µs with node:crypto on the benchmark machine. Before delivery evq checks
  * the same signature that consumers check with the JWKS: it recomputes the message's leaf, follows
  * its path to the root and verifies the root's signature, which it remembers per root.
  */
@@ -65,7 +65,7 @@ export class MessageSeal {
   }
 
   /**
-   * Resolves with copies of the messages that carry evq's signature headers; `data` holds their
+   * Resolves with copies of the messages that carry evq's signature headers; `data` contains their
    * parsed payloads. The messages of every call in the same event-loop turn share one signature.
    */
   seal(queue: string, messages: NewMessage[], data: unknown[], now: number): Promise<NewMessage[]> {

@@ -20,7 +20,7 @@ export interface ProducerKey {
 
 const recordPrefix = 'producer-key/';
 
-/** Producer signing keys, kept in the engine's shared records so every instance knows them. */
+/** Producer signing keys, kept in the engine's shared records so every instance reads them. */
 export class ProducerKeys {
   readonly #records: SharedRecords;
   readonly #audit: AuditLog;

@@ -31,9 +31,9 @@ type SignatureErrorCode = 'SIGNATURE_INVALID' | 'SIGNATURE_EXPIRED' | 'REPLAYED'
 
 /**
  * Checks producer signatures on publish: `v1` HMAC-SHA256 with a queue key's secret and `v1a`
- * Ed25519 with a registered key, the timestamp against evq's clock, and that no other message used
- * the same (keyId, nonce) within the window, across every instance on the storage. Each rejection
- * is counted in `evq_signature_rejections_total` and logged with the key id.
+ * Ed25519 with a registered key. It also checks the timestamp against evq's clock, and that no
+ * other message used the same (keyId, nonce) within the window at any instance on the storage.
+ * Each rejection is counted in `evq_signature_rejections_total` and logged with the key id.
  */
 export class ProducerSignatures {
   readonly #options: ProducerSignatureOptions;

@@ -71,7 +71,7 @@ describe.skipIf(kafkaBrokers.length === 0)('signatures across Kafka instances', 
     expect((await gql(first, 'mutation ($name: String!) { createQueue(input: { name: $name }) { name } }', { name: queue })).errors).toBeUndefined();
     const created = await gql(first, 'mutation ($queue: String!) { createQueueKey(queue: $queue, actions: [PUBLISH]) { id secret } }', { queue });
     key = created.data.createQueueKey;
-    // Wait until the second instance knows the queue and the key.
+    // Wait until the second instance has read the queue and the key.
     for (let attempt = 0; attempt < 100; attempt++) {
       const seen = await gql(second, 'query ($queue: String!) { queueKeys(queue: $queue) { id } }', { queue });
       if (seen.data?.queueKeys?.length === 1) break;

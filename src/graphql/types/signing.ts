@@ -61,7 +61,7 @@ builder.mutationFields((t) => ({
     ...queueAction('MANAGE', (args: { queue: string }) => ({ queue: args.queue, keys: null })),
     resolve: async (_root, args, ctx) => {
       await ctx.service.requireQueue(args.queue);
-      // Whoever holds the private key can publish, so registering it needs PUBLISH as well.
+      // The holder of the private key can publish, so registering it needs PUBLISH as well.
       ctx.access.authorize(ctx.principal, { action: 'PUBLISH', queue: args.queue, keys: null });
       return ctx.producerKeys.register(args.queue, args.publicKey, ctx.principal);
     },
