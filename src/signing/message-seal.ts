@@ -2,7 +2,7 @@ import { sign } from 'node:crypto';
 import type { NewMessage, StoredMessage } from '../engines/engine.ts';
 import { storageCanonicalString } from './canonical.ts';
 import type { EvqKeyRing } from './evq-keys.ts';
-import { leafHash, MerkleTree, rootOfProof, signedRoot, verifyStorageSignature } from './merkle.ts';
+import { leafHash, MerkleTree, signedRoot, verifySignedRoot, verifyStorageSignature, walkProof } from './merkle.ts';
 
 /** Record headers that carry evq's signature; producers may not set headers with the `evq-` prefix. */
 export const sealHeaders = {
@@ -40,8 +40,8 @@ interface PendingSeal {
 /** Leaves that make the tree flush at once instead of at the end of the turn, bounding proof size. */
 const maxLeavesPerTree = 4096;
 
-/** Signed roots that verified, remembered so a batch's signature is checked once per instance. */
-const maxVerifiedRoots = 10_000;
+/** Tree nodes proven under a signature, remembered so later checks can stop there. */
+const maxVerifiedNodes = 50_000;
 
 /**
  * Signs each message before it is stored and checks stored records before delivery.
@@ -51,11 +51,13 @@ const maxVerifiedRoots = 10_000;
  * message stores its audit path. So a batch costs one signature instead of one per message, each
  * about 36 µs with node:crypto on the benchmark machine. Before delivery evq checks
  * the same signature that consumers check with the JWKS: it recomputes the message's leaf, follows
- * its path to the root and verifies the root's signature, which it remembers per root.
+ * its path towards the root and verifies the root's signature. Every node on a verified path is
+ * remembered with its signature, so the walk of another message of the batch stops at the first
+ * node already proven, usually after one or two hashes.
  */
 export class MessageSeal {
   readonly #keys: EvqKeyRing;
-  readonly #verifiedRoots = new Set<string>();
+  readonly #verifiedNodes = new Set<string>();
   #pending: PendingSeal[] = [];
   #pendingLeaves = 0;
   #flushScheduled = false;
@@ -95,7 +97,7 @@ export class MessageSeal {
       const tree = new MerkleTree(batch.flatMap((pending) => pending.canonicals.map(leafHash)));
       const { kid, privateKey } = this.#keys.current();
       const value = `v1m=${sign(null, Buffer.from(signedRoot(tree.root), 'utf8'), privateKey).toString('base64')}`;
-      this.#remember(kid, value, tree.root);
+      this.#remember(value, [tree.root]);
       const size = batch.reduce((total, pending) => total + pending.messages.length, 0);
       let index = 0;
       for (const pending of batch) {
@@ -143,21 +145,30 @@ export class MessageSeal {
       return 'the record data is not JSON';
     }
     const canonical = storageCanonicalString({ queue: message.queue, id: message.id, timestamp: signature.timestamp, data }, message.producer);
-    const root = signature.value.startsWith('v1m=') ? rootOfProof(canonical, signature.proof) : null;
-    if (root !== null && this.#verifiedRoots.has(rootKey(signature.keyId, signature.value, root))) return null;
-    if (!verifyStorageSignature(publicKey, canonical, signature.value, signature.proof)) return 'the record does not match its evq signature';
-    if (root !== null) this.#remember(signature.keyId, signature.value, root);
+    const mismatch = 'the record does not match its evq signature';
+    if (!signature.value.startsWith('v1m=')) {
+      return verifyStorageSignature(publicKey, canonical, signature.value, signature.proof) ? null : mismatch;
+    }
+    const visited: Buffer[] = [];
+    const walk = walkProof(canonical, signature.proof, (node) => {
+      visited.push(node);
+      return this.#verifiedNodes.has(nodeKey(signature.value, node));
+    });
+    if (walk === null) return mismatch;
+    if (!walk.stopped && !verifySignedRoot(publicKey, walk.node, signature.value)) return mismatch;
+    this.#remember(signature.value, visited);
     return null;
   }
 
-  #remember(keyId: string, value: string, root: Buffer): void {
-    if (this.#verifiedRoots.size >= maxVerifiedRoots) this.#verifiedRoots.clear();
-    this.#verifiedRoots.add(rootKey(keyId, value, root));
+  #remember(value: string, nodes: Buffer[]): void {
+    if (this.#verifiedNodes.size + nodes.length > maxVerifiedNodes) this.#verifiedNodes.clear();
+    for (const node of nodes) this.#verifiedNodes.add(nodeKey(value, node));
   }
 }
 
-function rootKey(keyId: string, value: string, root: Buffer): string {
-  return `${keyId}\n${value}\n${root.toString('hex')}`;
+/** Returns the set key of a node proven under a signature value; the value's last 24 characters tell signatures apart. */
+function nodeKey(value: string, node: Buffer): string {
+  return `${value.slice(-24)}${node.toString('base64')}`;
 }
 
 /** Returns the headers without evq's own, as producers set them. */
