@@ -17,7 +17,7 @@ export interface MessageIntegrityOptions {
 }
 
 /**
- * What the queue service does for signed messages: it checks producer signatures and seals each
+ * The queue service's part in signed messages: it checks producer signatures and seals each
  * message before storing it, and checks the seal of every record before delivering it. A record
  * whose seal fails (one written straight into storage, for example) is not delivered. It goes to
  * the engine's quarantine and is counted in `evq_messages_quarantined_total`. A leased one is also
@@ -27,9 +27,12 @@ export class MessageIntegrity {
   readonly #options: MessageIntegrityOptions;
   readonly #logger: Logger;
   readonly #quarantined = new Set<string>();
+  /** How long a producer signature is accepted, in seconds: twice the allowed clock skew. */
+  readonly signatureWindowSeconds: number;
 
   constructor(options: MessageIntegrityOptions) {
     this.#options = options;
+    this.signatureWindowSeconds = options.producerSignatures.windowSeconds;
     this.#logger = options.logger.child({ component: 'message-integrity' });
   }
 
@@ -47,6 +50,11 @@ export class MessageIntegrity {
   /** Returns evq's signature of a stored message, or null when it has none. */
   signatureOf(message: StoredMessage): MessageSignature | null {
     return this.#options.seal.signatureOf(message);
+  }
+
+  /** Returns true when the message's seal is valid; otherwise it is quarantined. */
+  admits(message: StoredMessage): boolean {
+    return this.#admit(message);
   }
 
   /** Returns the entries whose seal is valid and quarantines the others. */

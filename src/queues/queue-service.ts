@@ -181,9 +181,13 @@ export class QueueService {
       validatePublishInput(input, config, this.limits, producer, now, batch ? index : undefined),
     );
     const sealed = await this.#integrity.prepare(config, inputs, messages, now);
+    // A verbatim retry of a signed message passes the nonce check, so only its id stops it from
+    // being stored twice. The id must therefore be remembered as long as the signature is accepted.
+    const signed = inputs.some((input) => input.signature != null);
+    const dedupWindowMs = Math.max(this.limits.dedupWindowSeconds, signed ? this.#integrity.signatureWindowSeconds : 0) * 1000;
 
     const started = performance.now();
-    const results = await this.engine.append(queue, sealed, this.limits.dedupWindowSeconds * 1000);
+    const results = await this.engine.append(queue, sealed, dedupWindowMs);
     this.#metrics.publishSeconds.observe({ queue }, (performance.now() - started) / 1000);
 
     const stored = results.filter((result) => !result.duplicate).length;
@@ -330,7 +334,11 @@ export class QueueService {
     await this.requireQueue(queue);
     const entries = await this.engine.deadLetters(queue, afterSequence, limit);
     const last = entries.at(-1);
-    return { entries, cursor: last ? String(last.sequence) : after ?? null };
+    // The cursor moves past dropped entries too, so the next page does not return them again.
+    return {
+      entries: entries.filter((entry) => this.#integrity.admits(entry.message)),
+      cursor: last ? String(last.sequence) : after ?? null,
+    };
   }
 
   async redrive(queue: string, limit = 100): Promise<number> {

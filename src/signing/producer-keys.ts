@@ -75,6 +75,13 @@ export class ProducerKeys {
     return true;
   }
 
+  /** Revokes every signing key of a deleted queue, so a queue created later with its name does not accept them. */
+  async revokeAll(queue: string, actor: Principal): Promise<number> {
+    const active = this.list(queue).filter((key) => key.revokedAt === null);
+    for (const key of active) await this.revoke(key.id, actor);
+    return active.length;
+  }
+
   /** Returns the key as a KeyObject for verification, cached by id. */
   keyObject(key: ProducerKey): KeyObject {
     let object = this.#keyObjects.get(key.id);

@@ -39,8 +39,12 @@ export class ProducerSignatures {
   readonly #options: ProducerSignatureOptions;
   readonly #logger: Logger;
 
+  /** How long a signature with a given timestamp is accepted, in seconds: twice the allowed skew. */
+  readonly windowSeconds: number;
+
   constructor(options: ProducerSignatureOptions) {
     this.#options = options;
+    this.windowSeconds = 2 * options.maxSkewSeconds;
     this.#logger = options.logger.child({ component: 'producer-signatures' });
   }
 
@@ -50,7 +54,7 @@ export class ProducerSignatures {
    * requires signatures. `messages` are the validated forms of `inputs`, in the same order.
    */
   async verify(queue: QueueConfig, inputs: PublishInput[], messages: NewMessage[], now: number): Promise<void> {
-    const claims: Promise<void>[] = [];
+    const signed: { id: string; signature: ProducerSignature }[] = [];
     for (const [index, input] of inputs.entries()) {
       const where = inputs.length === 1 ? '' : `messages[${index}].`;
       const signature = input.signature ?? null;
@@ -68,9 +72,13 @@ export class ProducerSignatures {
       }
       const id = messages[index]!.id;
       this.#verifyOne(queue.name, id, input.data, signature, now);
-      claims.push(this.#claimNonce(queue.name, id, signature));
+      signed.push({ id, signature });
     }
-    await Promise.all(claims);
+    // Nonces are claimed only once every signature verified, and every claim is awaited, so no
+    // claim of a rejected batch is left running without a handler.
+    const outcomes = await Promise.allSettled(signed.map(({ id, signature }) => this.#claimNonce(queue.name, id, signature)));
+    const failure = outcomes.find((outcome) => outcome.status === 'rejected');
+    if (failure) throw failure.reason;
   }
 
   #verifyOne(queue: string, id: string, data: unknown, signature: ProducerSignature, now: number): void {
@@ -99,6 +107,7 @@ export class ProducerSignatures {
     if (key === null) return `no queue key has id ${describeValue(signature.keyId)}`;
     if (key.queue !== queue) return `queue key ${describeValue(signature.keyId)} belongs to another queue`;
     if (key.revokedAt !== null) return `queue key ${describeValue(signature.keyId)} is revoked`;
+    if (!key.actions.includes('PUBLISH')) return `queue key ${describeValue(signature.keyId)} does not grant PUBLISH, so it cannot sign messages`;
     const secrets = this.#options.queueKeys.signingSecrets(key.id);
     if (secrets.length === 0) return `queue key ${describeValue(signature.keyId)} has expired or has no secret for signing; rotate it`;
     return secrets.some((secret) => verifyV1(secret, canonical, signature.value)) ? null : 'the HMAC does not match';
@@ -114,7 +123,7 @@ export class ProducerSignatures {
 
   async #claimNonce(queue: string, id: string, signature: ProducerSignature): Promise<void> {
     // A nonce stays claimed for twice the skew, the span of evq clock times that accept its timestamp.
-    const windowMs = 2 * this.#options.maxSkewSeconds * 1000;
+    const windowMs = this.windowSeconds * 1000;
     const owner = await this.#options.nonces.claim(`${signature.keyId}\n${signature.nonce}`, id, windowMs);
     if (owner !== id) {
       throw this.#reject('REPLAYED', queue, signature.keyId, id, `nonce ${describeValue(signature.nonce)} already signed message ${describeValue(owner)}`);

@@ -149,6 +149,28 @@ describe('evq storage signature', () => {
   });
 });
 
+describe('dead letter changed in SQLite', () => {
+  it('is quarantined and not listed', async () => {
+    const queue = await evq.createQueue({ maxAttempts: 1 });
+    const kept = await publish(queue, { n: 1 });
+    const changed = await publish(queue, { amount: 1 });
+    for (const receipt of (await evq.rest('/queue/receive', { queue, limit: 10 })).body.deliveries.map((d: { receipt: string }) => d.receipt)) {
+      await evq.rest('/queue/nack', { queue, receipt });
+    }
+    const database = new DatabaseSync(join(evq.dataDir, 'evq.db'));
+    try {
+      database.prepare('UPDATE dead_letters SET data = ? WHERE message_id = ?').run(JSON.stringify({ amount: 1_000_000 }), changed);
+    } finally {
+      database.close();
+    }
+
+    const listed = await evq.gql('query ($queue: String!) { deadLetters(queue: $queue) { message { id } } }', { queue });
+    expect(listed.data!.deadLetters.map((entry: { message: { id: string } }) => entry.message.id)).toEqual([kept]);
+    const quarantine = await evq.gql('query ($queue: String!) { quarantine(queue: $queue) { reason message { id } } }', { queue });
+    expect(quarantine.data!.quarantine).toEqual([{ reason: 'the record does not match its evq signature', message: { id: changed } }]);
+  });
+});
+
 describe('record written straight into SQLite', () => {
   it.each([
     ['without a signature', () => ({})],

@@ -184,6 +184,47 @@ describe('accepted producer signatures', () => {
   });
 });
 
+describe('signed batches and keys', () => {
+  it('batch with a replay and a bad signature is rejected whole', async () => {
+    const nonce = randomUUID();
+    const first = draft({ nonce });
+    const second = draft({ nonce });
+    const broken = { ...v1Message(draft()), signature: { ...v1Message(draft()).signature, value: 'v1=AAAA' } };
+    const result = await evq.gql('mutation ($queue: String!, $messages: [PublishInput!]!) { publishBatch(queue: $queue, messages: $messages) { id } }', {
+      queue,
+      messages: [v1Message(first), v1Message(second), broken],
+    });
+    expect(result.errors?.[0]?.extensions?.code).toBe('SIGNATURE_INVALID');
+    expect(await storedIds(queue)).not.toContain(first.id);
+    // The server is still up, and the nonce of the rejected batch was never claimed.
+    expect((await publish(queue, v1Message(first))).code).toBeUndefined();
+  });
+
+  it('queue key without PUBLISH cannot sign', async () => {
+    const consumeOnly = await evq.gql('mutation ($queue: String!) { createQueueKey(queue: $queue, actions: [CONSUME]) { id secret } }', { queue });
+    const signed = draft();
+    const result = await publish(queue, v1Message(signed, signed, consumeOnly.data!.createQueueKey));
+    expect(result.code).toBe('SIGNATURE_INVALID');
+    expect(result.message).toContain('does not grant PUBLISH');
+  });
+
+  it('deleteQueue revokes its signing keys', async () => {
+    const doomed = await evq.createQueue();
+    const { publicKey } = generateKeyPairSync('ed25519');
+    const registered = await evq.gql('mutation ($queue: String!, $publicKey: String!) { registerSigningKey(queue: $queue, publicKey: $publicKey) { id } }', {
+      queue: doomed,
+      publicKey: publicKey.export({ format: 'pem', type: 'spki' }).toString(),
+    });
+    await evq.gql('mutation ($name: String!) { deleteQueue(name: $name) }', { name: doomed });
+    await evq.gql('mutation ($name: String!) { createQueue(input: { name: $name }) { name } }', { name: doomed });
+
+    const keys = await evq.gql('query ($queue: String!) { signingKeys(queue: $queue) { id revokedAt } }', { queue: doomed });
+    expect(keys.data!.signingKeys).toHaveLength(1);
+    expect(keys.data!.signingKeys[0].id).toBe(registered.data!.registerSigningKey.id);
+    expect(keys.data!.signingKeys[0].revokedAt).not.toBeNull();
+  });
+});
+
 describe('signed message input', () => {
   it('without an id is BAD_USER_INPUT', async () => {
     const { id: _id, ...message } = v1Message(draft());
@@ -206,5 +247,27 @@ describe('requireSignature queue', () => {
     const result = await publish(strict, v1Message(signed, signed, strictKey));
     expect(result.code).toBeUndefined();
     expect(await storedIds(strict)).toEqual([signed.id]);
+  });
+});
+
+describe('dedup window shorter than the signature window', () => {
+  it('verbatim retry after the dedup window is still a duplicate', async () => {
+    const short = await startEvq({ EVQ_DEDUP_WINDOW_SECONDS: '1' });
+    try {
+      const name = await short.createQueue();
+      const created = await short.gql('mutation ($queue: String!) { createQueueKey(queue: $queue, actions: [PUBLISH]) { id secret } }', { queue: name });
+      const shortKey = created.data!.createQueueKey as { id: string; secret: string };
+      const signed = draft({ queue: name });
+      const message = v1Message(signed, signed, shortKey);
+
+      const first = await short.gql(publishMutation, { queue: name, message });
+      expect(first.data!.publish.duplicate).toBe(false);
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      const retry = await short.gql(publishMutation, { queue: name, message });
+      expect(retry.errors).toBeUndefined();
+      expect(retry.data!.publish.duplicate).toBe(true);
+    } finally {
+      await short.close();
+    }
   });
 });

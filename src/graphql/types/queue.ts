@@ -97,12 +97,13 @@ builder.mutationFields((t) => ({
     resolve: (_root, args, ctx) => ctx.service.updateQueue(args.name, settingsFrom(args.input)),
   }),
   deleteQueue: t.boolean({
-    description: 'Deletes the queue with its messages and revokes its queue keys; false when it did not exist.',
+    description: 'Deletes the queue with its messages and revokes its queue keys and signing keys; false when it did not exist.',
     args: { name: t.arg.string({ required: true }) },
     ...manage,
     resolve: async (_root, args, ctx) => {
       const deleted = await ctx.service.deleteQueue(args.name);
       await ctx.access.store.revokeQueueKeys(args.name, ctx.principal);
+      await ctx.producerKeys.revokeAll(args.name, ctx.principal);
       return deleted;
     },
   }),
