@@ -17,6 +17,9 @@ Commands:
 async function serve(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger({ level: config.logLevel });
+  // A promise rejected without a handler is a bug. Node's default ends the process, which would
+  // end it for every client because of one request, so it is logged instead.
+  process.on('unhandledRejection', (reason: unknown) => logger.error({ err: reason }, 'unhandled promise rejection'));
   if (config.engine === 'sqlite') await mkdir(config.dataDir, { recursive: true });
   const admin = await loadAdminToken(config);
   if (admin.generated) {

@@ -4,6 +4,8 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { WebSocketServer } from 'ws';
 import { AccessControl } from './auth/access-control.ts';
+import type { Principal } from './auth/principal.ts';
+import { credentialSignals } from './graphql/credential-signals.ts';
 import type { Config } from './config.ts';
 import type { Engine } from './engines/engine.ts';
 import { errors } from './errors.ts';
@@ -214,7 +216,15 @@ export class EvqServer {
     const restHandler = this.#rest.get(path);
     if (restHandler) {
       let signal: AbortSignal | undefined;
-      const requestSignal = () => (signal ??= AbortSignal.any([this.#shutdown.signal, closeSignal(response)]));
+      // A long-poll ends with the client, at shutdown, or when the caller's credential ends.
+      const requestSignal = (principal: Principal) => {
+        if (signal) return signal;
+        const finished = new AbortController();
+        response.once('close', () => finished.abort());
+        const ended = credentialSignals(this.access, principal, request.headers.authorization ?? null, finished.signal, this.#logger.child({ requestId }));
+        signal = AbortSignal.any([this.#shutdown.signal, closeSignal(response), ...ended]);
+        return signal;
+      };
       await serveRest(restHandler, request, response, { ...this.#restOptions, requestId, signal: requestSignal });
       return;
     }

@@ -147,7 +147,10 @@ export class Authenticator {
       };
     }
     const claims = await this.#userTokens.verify(token);
-    const subject = claims.sub!;
+    if (typeof claims.sub !== 'string' || claims.sub.length === 0) {
+      return { credential: 'user token', reason: "the token's sub claim is not a non-empty string" };
+    }
+    const subject = claims.sub;
     let access: { grants: Grant[]; roles: string[] };
     try {
       access = parseEvqClaim(claims.evq);

@@ -112,7 +112,9 @@ export class UserTokenVerifier {
     }
     if (error instanceof joseErrors.JWKSNoMatchingKey) return new TokenRejected('no key in the JWKS matches the token\'s kid');
     if (error instanceof joseErrors.JWSSignatureVerificationFailed) return new TokenRejected('signature verification failed');
-    if (error instanceof joseErrors.JWKSTimeout || (error instanceof joseErrors.JOSEError && error.code === 'ERR_JOSE_GENERIC')) {
+    // jose 6 lets the fetch's own TypeError ("fetch failed") through when the JWKS host cannot be reached.
+    const fetchFailed = error instanceof TypeError && error.message === 'fetch failed';
+    if (fetchFailed || error instanceof joseErrors.JWKSTimeout || (error instanceof joseErrors.JOSEError && error.code === 'ERR_JOSE_GENERIC')) {
       this.#logger.error({ err: error }, 'fetching the JWKS failed');
       return new EvqError('INTERNAL', 'Could not fetch the identity provider\'s JWKS to verify the token; retry later.');
     }

@@ -16,6 +16,8 @@ import type { EvqYoga } from './yoga.ts';
 
 /** Close code sent to clients when the server shuts down (RFC 6455 "going away"). */
 export const shutdownCloseCode = 1001;
+/** Close code for a failure that a later attempt may not meet (RFC 6455 registry: "Try Again Later"). */
+const tryAgainLaterCloseCode = 1013;
 
 interface SocketState {
   principal?: Principal;
@@ -89,6 +91,8 @@ export function createWebSocketServer(options: WebSocketOptions): WebSocketServe
   const admit = (state: SocketState, principal: Principal) => {
     forget(state);
     state.principal = principal;
+    // A socket that closed while its credential was being checked must not be tracked again.
+    if (state.controller.signal.aborted) return;
     if (principal.credential) {
       let sockets = socketsByCredential.get(principal.credential);
       if (!sockets) socketsByCredential.set(principal.credential, (sockets = new Set()));
@@ -140,8 +144,14 @@ export function createWebSocketServer(options: WebSocketOptions): WebSocketServe
           const expired = error.details.expired === true;
           logger.info({ remote, reason: error.message }, 'websocket rejected');
           // graphql-ws would close with a bare "Forbidden"; closing first gives the client the reason.
-          if (expired) ctx.extra.socket.close(CloseCode.Forbidden, truncateReason(`Forbidden: ${error.message}`));
-          else ctx.extra.socket.close(CloseCode.Unauthorized, truncateReason(`Unauthorized: ${error.message}`));
+          if (error.retryable) {
+            // Such as a JWKS that could not be fetched: 1013 (try again later) lets clients retry.
+            ctx.extra.socket.close(tryAgainLaterCloseCode, truncateReason(error.message));
+          } else if (expired) {
+            ctx.extra.socket.close(CloseCode.Forbidden, truncateReason(`Forbidden: ${error.message}`));
+          } else {
+            ctx.extra.socket.close(CloseCode.Unauthorized, truncateReason(`Unauthorized: ${error.message}`));
+          }
           return false;
         }
       },

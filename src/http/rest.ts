@@ -111,7 +111,7 @@ export async function serveRest(
   route: Route,
   request: IncomingMessage,
   response: ServerResponse,
-  options: RestOptions & { requestId: string; signal: () => AbortSignal },
+  options: RestOptions & { requestId: string; signal: (principal: Principal) => AbortSignal },
 ): Promise<void> {
   if (request.method !== 'POST') {
     response.setHeader('allow', 'POST');
@@ -126,7 +126,7 @@ export async function serveRest(
     });
     const body = await readJsonBody(request, options.maxBodyBytes);
     options.access.authorize(principal, route.access(body));
-    const result = await route.handle(body, principal, options.signal);
+    const result = await route.handle(body, principal, () => options.signal(principal));
     sendJson(response, 200, result);
   } catch (error) {
     const evqError = isEvqError(error) ? error : null;

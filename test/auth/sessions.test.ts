@@ -140,6 +140,53 @@ describe('graphql-ws sessions', () => {
   });
 });
 
+describe('identity provider unreachable', () => {
+  it('socket closes with 1013 and HTTP gets INTERNAL', async () => {
+    // Nothing listens on the discard port of loopback, so fetching the JWKS fails.
+    const unreachable = await startEvq({ ...idp.env(), EVQ_AUTH_JWKS_URL: 'http://127.0.0.1:9/jwks.json' });
+    try {
+      const token = await idp.sign('grace', { claims: { evq: consumerGrants() } });
+      const http = await unreachable.gql('{ me { id } }', {}, token);
+      expect(http.errors?.[0]?.extensions?.code).toBe('INTERNAL');
+
+      const client = createClient({
+        url: `${unreachable.url.replace('http', 'ws')}/graphql`,
+        webSocketImpl: WebSocket,
+        connectionParams: { authorization: `Bearer ${token}` },
+        retryAttempts: 0,
+      });
+      const closed = new Promise<CloseEvent>((resolve) => client.on('closed', (event) => resolve(event as CloseEvent)));
+      await client.iterate({ query: messagesSubscription, variables: { queue } }).next().catch(() => undefined);
+      const event = await closed;
+      expect(event.code).toBe(1013);
+      expect(event.reason).toContain("Could not fetch the identity provider's JWKS");
+      await client.dispose();
+    } finally {
+      await unreachable.close();
+    }
+  });
+});
+
+describe('REST sessions', () => {
+  it('long-poll ends when its queue key is revoked', async () => {
+    const polled = await evq.createQueue();
+    const created = await evq.gql('mutation ($queue: String!) { createQueueKey(queue: $queue, actions: [CONSUME]) { id secret } }', { queue: polled });
+    const key = created.data!.createQueueKey as { id: string; secret: string };
+
+    const started = Date.now();
+    const receiving = evq.rest('/queue/receive', { queue: polled, waitSeconds: 5 }, key.secret);
+    await sleep(300);
+    await evq.gql('mutation ($id: String!) { revokeQueueKey(id: $id) }', { id: key.id });
+    await sleep(1200);
+    await evq.rest('/queue/publish', { queue: polled, data: { late: true } });
+
+    const response = await receiving;
+    expect(response.status).toBe(200);
+    expect(response.body.deliveries).toEqual([]);
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+});
+
 describe('SSE sessions', () => {
   it('stream ends when the token expires', async () => {
     const token = await idp.sign('frank', { claims: { evq: consumerGrants() }, expiresIn: 2 });
