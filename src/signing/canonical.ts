@@ -30,7 +30,10 @@ export function dataDigest(data: unknown): string {
   return hash('sha256', canonicalJson(data), 'hex');
 }
 
-/** Returns the canonical string of a producer signature: six lines joined by `\n`. */
+/**
+ * Returns the canonical string of a producer signature: six lines joined by `\n`.
+ * NOTE: the key, headers and deliverAt of a message are not covered (docs/signatures.md).
+ */
 export function canonicalString(fields: SignedFields): string {
   return [canonicalVersion, fields.queue, fields.id, String(fields.timestamp), fields.nonce, dataDigest(fields.data)].join('\n');
 }
