@@ -23,19 +23,24 @@ interface Case {
   /** The payload as JSON text; implementations parse it, then canonicalize. */
   dataJson: string;
   producer: string | null;
+  /** Stored fields that only evq's storage signature covers. */
+  key: string | null;
+  headers: Record<string, string>;
+  /** In ms since the epoch. */
+  deliverAt: number | null;
 }
 
 const cases: Case[] = [
-  { name: 'simple object', queue: 'orders', id: 'order-42', timestamp: 1767225600, nonce: 'n-0001', dataJson: '{"orderId":42,"amount":19.99,"currency":"EUR"}', producer: 'service:billing' },
-  { name: 'unicode strings and keys', queue: 'notifications', id: 'msg-ü-1', timestamp: 1767225601, nonce: 'nonce-☕', dataJson: '{"name":"Zoë ☕ 𝄞","emoji":"😀","cjk":"日本語","é":"accent","€":"euro","😀":"surrogate key","A":1,"a":2}', producer: 'user:alice' },
-  { name: 'numbers', queue: 'metrics', id: 'n-1', timestamp: 1767225602, nonce: 'num', dataJson: '{"big":1e21,"bigger":1.5e300,"negzero":-0,"small":1e-7,"tiny":5e-324,"maxsafe":9007199254740991,"frac":0.1,"neg":-1.5,"int":100,"exp":2e-6,"round":1.0,"float":123456789.123}', producer: null },
-  { name: 'nested objects and arrays', queue: 'a.b-c_d', id: 'nested', timestamp: 1767225603, nonce: '9f86d081884c7d65', dataJson: '{"b":{"z":[1,{"y":null,"x":true}],"a":"s"},"a":[],"c":{},"d":[[],[{}],false]}', producer: 'queue-key:abc' },
-  { name: 'empty strings', queue: 'q', id: 'e', timestamp: 1767225604, nonce: '', dataJson: '{"":"","empty":""}', producer: '' },
-  { name: 'escapes', queue: 'q', id: 'escapes', timestamp: 1767225605, nonce: 'esc', dataJson: '{"quote":"\\"","backslash":"\\\\","control":"\\u0001\\u001f\\n\\t\\r\\b\\f","slash":"/","del":"\\u007f","line":"\\u2028"}', producer: 'service:x' },
-  { name: 'top-level string', queue: 'strings', id: 's', timestamp: 1767225606, nonce: 'str', dataJson: '"just a string"', producer: null },
-  { name: 'top-level number', queue: 'numbers', id: 'num', timestamp: 1767225607, nonce: 'numb', dataJson: '-0.0', producer: null },
-  { name: 'top-level null', queue: 'nulls', id: 'null', timestamp: 1767225608, nonce: 'nul', dataJson: 'null', producer: null },
-  { name: 'top-level array', queue: 'arrays', id: 'arr', timestamp: 1767225609, nonce: 'arr', dataJson: '[3,"two",{"one":1},null,true]', producer: null },
+  { name: 'simple object', queue: 'orders', id: 'order-42', timestamp: 1767225600, nonce: 'n-0001', dataJson: '{"orderId":42,"amount":19.99,"currency":"EUR"}', producer: 'service:billing', key: 'customer-7', headers: { source: 'checkout', 'trace-id': 'abc123' }, deliverAt: null },
+  { name: 'unicode strings and keys', queue: 'notifications', id: 'msg-ü-1', timestamp: 1767225601, nonce: 'nonce-☕', dataJson: '{"name":"Zoë ☕ 𝄞","emoji":"😀","cjk":"日本語","é":"accent","€":"euro","😀":"surrogate key","A":1,"a":2}', producer: 'user:alice', key: 'user-ünïcødé', headers: { 'x-émoji': '😀', b: '2', a: '1' }, deliverAt: 1767229200000 },
+  { name: 'numbers', queue: 'metrics', id: 'n-1', timestamp: 1767225602, nonce: 'num', dataJson: '{"big":1e21,"bigger":1.5e300,"negzero":-0,"small":1e-7,"tiny":5e-324,"maxsafe":9007199254740991,"frac":0.1,"neg":-1.5,"int":100,"exp":2e-6,"round":1.0,"float":123456789.123}', producer: null, key: null, headers: {}, deliverAt: null },
+  { name: 'nested objects and arrays', queue: 'a.b-c_d', id: 'nested', timestamp: 1767225603, nonce: '9f86d081884c7d65', dataJson: '{"b":{"z":[1,{"y":null,"x":true}],"a":"s"},"a":[],"c":{},"d":[[],[{}],false]}', producer: 'queue-key:abc', key: 'k', headers: {}, deliverAt: 1767225603999 },
+  { name: 'empty strings', queue: 'q', id: 'e', timestamp: 1767225604, nonce: '', dataJson: '{"":"","empty":""}', producer: '', key: null, headers: { empty: '' }, deliverAt: null },
+  { name: 'escapes', queue: 'q', id: 'escapes', timestamp: 1767225605, nonce: 'esc', dataJson: '{"quote":"\\"","backslash":"\\\\","control":"\\u0001\\u001f\\n\\t\\r\\b\\f","slash":"/","del":"\\u007f","line":"\\u2028"}', producer: 'service:x', key: 'line\\nkey "quoted"', headers: { 'quote"': 'back\\\\slash' }, deliverAt: null },
+  { name: 'top-level string', queue: 'strings', id: 's', timestamp: 1767225606, nonce: 'str', dataJson: '"just a string"', producer: null, key: null, headers: {}, deliverAt: null },
+  { name: 'top-level number', queue: 'numbers', id: 'num', timestamp: 1767225607, nonce: 'numb', dataJson: '-0.0', producer: null, key: null, headers: {}, deliverAt: null },
+  { name: 'top-level null', queue: 'nulls', id: 'null', timestamp: 1767225608, nonce: 'nul', dataJson: 'null', producer: null, key: null, headers: {}, deliverAt: null },
+  { name: 'top-level array', queue: 'arrays', id: 'arr', timestamp: 1767225609, nonce: 'arr', dataJson: '[3,"two",{"one":1},null,true]', producer: null, key: 'arr', headers: {}, deliverAt: 0 },
 ];
 
 const rawPublicKey = (seed: Buffer) => ed25519RawPublicKey(createPublicKey(ed25519PrivateKeyFromSeed(seed)));
@@ -44,7 +49,7 @@ const signedCases = cases.map((entry) => {
   const data = JSON.parse(entry.dataJson) as unknown;
   const fields = { queue: entry.queue, id: entry.id, timestamp: entry.timestamp, nonce: entry.nonce, data };
   const canonical = canonicalString(fields);
-  const storage = storageCanonicalString(fields, entry.producer);
+  const storage = storageCanonicalString(fields, entry);
   return {
     ...entry,
     jcs: canonicalJson(data),

@@ -32,16 +32,34 @@ export function dataDigest(data: unknown): string {
 
 /**
  * Returns the canonical string of a producer signature: six lines joined by `\n`.
- * NOTE: the key, headers and deliverAt of a message are not covered (docs/signatures.md).
+ * NOTE: it does not cover the message's key, headers or deliverAt; evq's storage signature does.
  */
 export function canonicalString(fields: SignedFields): string {
   return [canonicalVersion, fields.queue, fields.id, String(fields.timestamp), fields.nonce, dataDigest(fields.data)].join('\n');
 }
 
+/** The fields of a stored message that evq's storage signature covers besides the signed fields. */
+export interface StoredFields {
+  producer: string | null;
+  key: string | null;
+  /** The producer's headers, without evq's own `evq-` headers; empty when there are none. */
+  headers: Record<string, string>;
+  /** When a work-queue receiver may first get the message, in ms since the epoch; null for at once. */
+  deliverAt: number | null;
+}
+
 /**
  * Returns the string that evq's storage signature covers: the canonical string with an empty
- * nonce, then a line with the producer id (empty when there is none).
+ * nonce, then four lines: the producer id and the key as JCS strings (so a line feed in them
+ * cannot shift the lines), empty when absent; the hex SHA-256 of the JCS form of the headers
+ * (`{}` when there are none); and deliverAt in ms since the epoch, empty when absent.
  */
-export function storageCanonicalString(fields: Omit<SignedFields, 'nonce'>, producer: string | null): string {
-  return `${canonicalString({ ...fields, nonce: '' })}\n${producer ?? ''}`;
+export function storageCanonicalString(fields: Omit<SignedFields, 'nonce'>, stored: StoredFields): string {
+  return [
+    canonicalString({ ...fields, nonce: '' }),
+    stored.producer === null ? '' : canonicalJson(stored.producer),
+    stored.key === null ? '' : canonicalJson(stored.key),
+    dataDigest(stored.headers),
+    stored.deliverAt === null ? '' : String(stored.deliverAt),
+  ].join('\n');
 }

@@ -1,6 +1,6 @@
 import { sign } from 'node:crypto';
 import type { NewMessage, StoredMessage } from '../engines/engine.ts';
-import { storageCanonicalString } from './canonical.ts';
+import { type StoredFields, storageCanonicalString } from './canonical.ts';
 import type { EvqKeyRing } from './evq-keys.ts';
 import { leafHash, MerkleTree, signedRoot, verifySignedRoot, verifyStorageSignature, walkProof } from './merkle.ts';
 
@@ -73,7 +73,7 @@ export class MessageSeal {
   seal(queue: string, messages: NewMessage[], data: unknown[], now: number): Promise<NewMessage[]> {
     const timestamp = Math.floor(now / 1000);
     const canonicals = messages.map((message, index) =>
-      storageCanonicalString({ queue, id: message.id, timestamp, data: data[index] }, message.producer),
+      storageCanonicalString({ queue, id: message.id, timestamp, data: data[index] }, storedFields(message)),
     );
     const { promise, resolve, reject } = Promise.withResolvers<NewMessage[]>();
     this.#pending.push({ queue, messages, canonicals, timestamp, resolve, reject });
@@ -157,7 +157,7 @@ export class MessageSeal {
     } catch {
       return 'the record data is not JSON';
     }
-    const canonical = storageCanonicalString({ queue: message.queue, id: message.id, timestamp: signature.timestamp, data }, message.producer);
+    const canonical = storageCanonicalString({ queue: message.queue, id: message.id, timestamp: signature.timestamp, data }, storedFields(message));
     const mismatch = 'the record does not match its evq signature';
     if (!signature.value.startsWith('v1m=')) {
       return verifyStorageSignature(publicKey, canonical, signature.value, signature.proof) ? null : mismatch;
@@ -182,6 +182,16 @@ export class MessageSeal {
 /** Returns the set key of a node proven under a signature value; the value's last 24 characters tell signatures apart. */
 function nodeKey(value: string, node: Buffer): string {
   return `${value.slice(-24)}${node.toString('base64')}`;
+}
+
+/** Returns the fields besides the payload that the storage signature covers. */
+function storedFields(message: NewMessage | StoredMessage): StoredFields {
+  return {
+    producer: message.producer,
+    key: message.key,
+    headers: producerHeaders(message.headers),
+    deliverAt: message.deliverAt === null ? null : message.deliverAt.getTime(),
+  };
 }
 
 /** Returns the headers without evq's own, as producers set them. */

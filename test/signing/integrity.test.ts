@@ -17,7 +17,9 @@ afterAll(async () => {
 });
 
 const pollQuery = `query ($queue: String!) {
-  poll(queue: $queue, limit: 100) { messages { id queue data producer signature { keyId timestamp nonce value proof } } }
+  poll(queue: $queue, limit: 100) {
+    messages { id queue key headers deliverAt data producer signature { keyId timestamp nonce value proof } }
+  }
 }`;
 
 interface Jwk {
@@ -40,6 +42,9 @@ async function verifiesWithJwks(message: {
   queue: string;
   data: unknown;
   producer: string | null;
+  key: string | null;
+  headers: Record<string, string>;
+  deliverAt: string | null;
   signature: { keyId: string; timestamp: number; value: string; proof: string | null };
 }) {
   const jwk = (await jwks()).find((key) => key.kid === message.signature.keyId);
@@ -47,7 +52,12 @@ async function verifiesWithJwks(message: {
   const publicKey = createPublicKey({ key: { kty: jwk.kty, crv: jwk.crv, x: jwk.x }, format: 'jwk' });
   const canonical = storageCanonicalString(
     { queue: message.queue, id: message.id, timestamp: message.signature.timestamp, data: message.data },
-    message.producer,
+    {
+      producer: message.producer,
+      key: message.key,
+      headers: message.headers,
+      deliverAt: message.deliverAt === null ? null : Date.parse(message.deliverAt),
+    },
   );
   return verifyStorageSignature(publicKey, canonical, message.signature.value, message.signature.proof);
 }

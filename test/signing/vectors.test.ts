@@ -19,6 +19,9 @@ interface VectorCase {
   nonce: string;
   dataJson: string;
   producer: string | null;
+  key: string | null;
+  headers: Record<string, string>;
+  deliverAt: number | null;
   jcs: string;
   dataSha256: string;
   canonical: string;
@@ -63,7 +66,7 @@ describe('signature vectors', () => {
       expect(canonicalJson(data)).toBe(entry.jcs);
       expect(dataDigest(data)).toBe(entry.dataSha256);
       expect(canonicalString(fields)).toBe(entry.canonical);
-      expect(storageCanonicalString(fields, entry.producer)).toBe(entry.storage.canonical);
+      expect(storageCanonicalString(fields, entry)).toBe(entry.storage.canonical);
     });
 
     it('signatures match', () => {
