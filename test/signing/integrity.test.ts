@@ -159,6 +159,30 @@ describe('evq storage signature', () => {
   });
 });
 
+describe('stored fields changed in SQLite', () => {
+  it.each([
+    ['key', 'UPDATE messages SET key = ? WHERE message_id = ?', 'user-alice'],
+    ['headers', 'UPDATE messages SET headers = ? WHERE message_id = ?', null],
+    ['deliverAt', 'UPDATE messages SET deliver_at = ? WHERE message_id = ?', 1],
+  ])('%s change is quarantined', async (field, sql, value) => {
+    const queue = await evq.createQueue();
+    const published = await evq.rest('/queue/publish', { queue, key: 'user-bob', headers: { source: 'bob' }, data: { secret: 'for bob' } });
+    const id = published.body.id as string;
+    const database = new DatabaseSync(join(evq.dataDir, 'evq.db'));
+    try {
+      const stored = (database.prepare('SELECT headers FROM messages WHERE message_id = ?').get(id) as { headers: string }).headers;
+      const changedHeaders = JSON.stringify({ ...JSON.parse(stored), source: 'alice' });
+      database.prepare(sql).run(field === 'headers' ? changedHeaders : value, id);
+    } finally {
+      database.close();
+    }
+
+    expect((await evq.gql(pollQuery, { queue })).data!.poll.messages).toEqual([]);
+    const quarantine = await evq.gql('query ($queue: String!) { quarantine(queue: $queue) { reason message { id } } }', { queue });
+    expect(quarantine.data!.quarantine).toEqual([{ reason: 'the record does not match its evq signature', message: { id } }]);
+  });
+});
+
 describe('dead letter changed in SQLite', () => {
   it('is quarantined and not listed', async () => {
     const queue = await evq.createQueue({ maxAttempts: 1 });
