@@ -11,7 +11,7 @@ func TestCanonicalStringRejectsNegativeTimestamp(t *testing.T) {
 	if _, err := CanonicalString(fields); err == nil {
 		t.Error("CanonicalString accepted a negative timestamp")
 	}
-	if _, err := StorageCanonicalString(fields, ""); err == nil {
+	if _, err := StorageCanonicalString(fields, StoredFields{}); err == nil {
 		t.Error("StorageCanonicalString accepted a negative timestamp")
 	}
 }

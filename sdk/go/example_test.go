@@ -56,9 +56,10 @@ func ExampleVerifier() {
 
 	// A message as a consumer receives it, decoded from the response.
 	received := []byte(`{"queue":"orders","id":"order-42","producer":"service:billing",` +
+		`"key":"customer-7","headers":{"source":"checkout","trace-id":"abc123"},"deliverAt":null,` +
 		`"data":{"orderId":42,"amount":19.99,"currency":"EUR"},` +
 		`"signature":{"keyId":"evq-vector-key","timestamp":1767225600,"nonce":"",` +
-		`"value":"v1a=GV2z1QylOQISkJJAIU++aKnhRAe/LpsWpOajsAQb1p3F/J1qgw6ZgioUuS4qnLcPx2W15AaZdBv0ZtE2O3mKAw=="}}`)
+		`"value":"v1a=bcLkN0ssPwys/PEwAIyJjUuOxAJEStMCCQvD6z9hFJ0FvUt5XR+KHAvIaT2b5Ug+RHESBfdhRuhR3VpCm1o9Bg=="}}`)
 	var message evq.Message
 	if err := json.Unmarshal(received, &message); err != nil {
 		log.Fatal(err)

@@ -283,7 +283,7 @@ func signBatch(t *testing.T, privateKey ed25519.PrivateKey, messages []Message, 
 	leaves := make([][]byte, len(messages))
 	for i, message := range messages {
 		fields := Fields{Queue: message.Queue, ID: message.ID, Timestamp: timestamp, Data: message.Data}
-		canonical, err := StorageCanonicalString(fields, message.Producer)
+		canonical, err := StorageCanonicalString(fields, message.StoredFields())
 		if err != nil {
 			t.Fatalf("StorageCanonicalString: %v", err)
 		}
@@ -328,7 +328,8 @@ func TestVerifierAcceptsDecodedBatchedMessage(t *testing.T) {
 	verifier, privateKey := newTestVerifier(t)
 	signed := signBatch(t, privateKey, testBatch(3), 1767225600)[1]
 
-	response := `{"queue":"orders","id":"order-1","producer":"service:billing",` +
+	response := `{"queue":"orders","id":"order-1","producer":"service:billing","key":"customer-7",` +
+		`"headers":{"trace-id":"abc123","source":"checkout"},"deliverAt":"2026-01-01T01:00:00.250Z",` +
 		`"data":{"items":[1,2],"amount":19.99},` +
 		`"signature":{"keyId":"` + testKeyID + `","timestamp":1767225600,"nonce":"",` +
 		`"value":"` + signed.Signature.Value + `","proof":"` + signed.Signature.Proof + `"}}`

@@ -6,9 +6,12 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // vectorsPath is the file of shared signature vectors that the TypeScript,
@@ -22,18 +25,22 @@ type vectorKey struct {
 }
 
 type vectorCase struct {
-	Name       string  `json:"name"`
-	Queue      string  `json:"queue"`
-	ID         string  `json:"id"`
-	Timestamp  int64   `json:"timestamp"`
-	Nonce      string  `json:"nonce"`
-	DataJSON   string  `json:"dataJson"`
-	Producer   *string `json:"producer"`
-	JCS        string  `json:"jcs"`
-	DataSHA256 string  `json:"dataSha256"`
-	Canonical  string  `json:"canonical"`
-	V1         string  `json:"v1"`
-	V1a        string  `json:"v1a"`
+	Name      string            `json:"name"`
+	Queue     string            `json:"queue"`
+	ID        string            `json:"id"`
+	Timestamp int64             `json:"timestamp"`
+	Nonce     string            `json:"nonce"`
+	DataJSON  string            `json:"dataJson"`
+	Producer  *string           `json:"producer"`
+	Key       *string           `json:"key"`
+	Headers   map[string]string `json:"headers"`
+	// DeliverAt is in milliseconds since the Unix epoch.
+	DeliverAt  *int64 `json:"deliverAt"`
+	JCS        string `json:"jcs"`
+	DataSHA256 string `json:"dataSha256"`
+	Canonical  string `json:"canonical"`
+	V1         string `json:"v1"`
+	V1a        string `json:"v1a"`
 	Storage    struct {
 		Canonical string `json:"canonical"`
 		Signature string `json:"signature"`
@@ -44,12 +51,8 @@ func (c vectorCase) fields() Fields {
 	return Fields{Queue: c.Queue, ID: c.ID, Timestamp: c.Timestamp, Nonce: c.Nonce, Data: json.RawMessage(c.DataJSON)}
 }
 
-// producer returns the producer id, with null in the vectors read as empty.
-func (c vectorCase) producer() string {
-	if c.Producer == nil {
-		return ""
-	}
-	return *c.Producer
+func (c vectorCase) stored() StoredFields {
+	return StoredFields{Producer: c.Producer, Key: c.Key, Headers: c.Headers, DeliverAt: c.DeliverAt}
 }
 
 // vectorKeys contains the keys of the vector file, with the Ed25519 keys
@@ -184,7 +187,7 @@ func TestVectorsCanonicalBytes(t *testing.T) {
 				t.Errorf("CanonicalString = %q, want %q", canonical, c.Canonical)
 			}
 
-			storage, err := StorageCanonicalString(c.fields(), c.producer())
+			storage, err := StorageCanonicalString(c.fields(), c.stored())
 			if err != nil {
 				t.Fatalf("StorageCanonicalString: %v", err)
 			}
@@ -256,11 +259,11 @@ func TestVectorsWrongKeyFails(t *testing.T) {
 // signedMessage contains the inputs of one vector case and its three
 // signatures, so that a test can change one of them and verify again.
 type signedMessage struct {
-	fields   Fields
-	producer string
-	v1       string
-	v1a      string
-	storage  string
+	fields  Fields
+	stored  StoredFields
+	v1      string
+	v1a     string
+	storage string
 }
 
 func TestVectorsTamperingFails(t *testing.T) {
@@ -280,7 +283,14 @@ func TestVectorsTamperingFails(t *testing.T) {
 		{"changed id", true, true, func(m *signedMessage) { m.fields.ID += "x" }},
 		{"changed timestamp", true, true, func(m *signedMessage) { m.fields.Timestamp++ }},
 		{"changed nonce", true, false, func(m *signedMessage) { m.fields.Nonce += "x" }},
-		{"changed producer", false, true, func(m *signedMessage) { m.producer += "x" }},
+		{"changed producer", false, true, func(m *signedMessage) { m.stored.Producer = appendedString(m.stored.Producer, "x") }},
+		{"producer removed or added", false, true, func(m *signedMessage) { m.stored.Producer = toggledString(m.stored.Producer) }},
+		{"changed key", false, true, func(m *signedMessage) { m.stored.Key = appendedString(m.stored.Key, "x") }},
+		{"key removed or added", false, true, func(m *signedMessage) { m.stored.Key = toggledString(m.stored.Key) }},
+		{"added header", false, true, func(m *signedMessage) { m.stored.Headers = withHeader(m.stored.Headers, "x-added", "1") }},
+		{"changed header", false, true, func(m *signedMessage) { m.stored.Headers = changedHeader(m.stored.Headers) }},
+		{"changed deliverAt", false, true, func(m *signedMessage) { m.stored.DeliverAt = laterMilliseconds(m.stored.DeliverAt) }},
+		{"deliverAt removed or added", false, true, func(m *signedMessage) { m.stored.DeliverAt = toggledMilliseconds(m.stored.DeliverAt) }},
 		{"truncated signature", true, true, func(m *signedMessage) {
 			m.v1 = m.v1[:len(m.v1)-4]
 			m.v1a = m.v1a[:len(m.v1a)-4]
@@ -301,7 +311,7 @@ func TestVectorsTamperingFails(t *testing.T) {
 	for _, c := range cases {
 		for _, tampering := range tamperings {
 			t.Run(c.Name+"/"+tampering.name, func(t *testing.T) {
-				m := signedMessage{fields: c.fields(), producer: c.producer(), v1: c.V1, v1a: c.V1a, storage: c.Storage.Signature}
+				m := signedMessage{fields: c.fields(), stored: c.stored(), v1: c.V1, v1a: c.V1a, storage: c.Storage.Signature}
 				tampering.change(&m)
 
 				if tampering.producerCovers {
@@ -324,7 +334,10 @@ func TestVectorsTamperingFails(t *testing.T) {
 					Queue:     m.fields.Queue,
 					ID:        m.fields.ID,
 					Data:      m.fields.Data,
-					Producer:  m.producer,
+					Producer:  m.stored.Producer,
+					Key:       m.stored.Key,
+					Headers:   m.stored.Headers,
+					DeliverAt: timeFromMilliseconds(m.stored.DeliverAt),
 					Signature: &Signature{KeyID: keys.evqKeyID, Timestamp: m.fields.Timestamp, Value: m.storage},
 				}
 				if err := verifier.Verify(message); !errors.Is(err, ErrInvalidSignature) {
@@ -343,7 +356,7 @@ func TestVectorsStorageIgnoresNonce(t *testing.T) {
 			fields := c.fields()
 			fields.Nonce = "any nonce"
 
-			storage, err := StorageCanonicalString(fields, c.producer())
+			storage, err := StorageCanonicalString(fields, c.stored())
 			if err != nil {
 				t.Fatalf("StorageCanonicalString: %v", err)
 			}
@@ -352,6 +365,84 @@ func TestVectorsStorageIgnoresNonce(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestVectorsStorageIgnoresEvqHeaders(t *testing.T) {
+	keys, cases := loadVectors(t)
+	verifier := newVectorVerifier(t, keys)
+
+	for _, c := range cases {
+		t.Run(c.Name, func(t *testing.T) {
+			stored := c.stored()
+			stored.Headers = withHeader(stored.Headers, "evq-delivery-count", "3")
+
+			storage, err := StorageCanonicalString(c.fields(), stored)
+			if err != nil {
+				t.Fatalf("StorageCanonicalString: %v", err)
+			}
+			if storage != c.Storage.Canonical {
+				t.Errorf("StorageCanonicalString = %q, want %q", storage, c.Storage.Canonical)
+			}
+
+			message := storedMessage(c, keys)
+			message.Headers = stored.Headers
+			if err := verifier.Verify(message); err != nil {
+				t.Errorf("Verifier.Verify: %v", err)
+			}
+		})
+	}
+}
+
+// TestVectorsVerifyGraphQLJSON decodes each vector message from JSON as
+// evq's GraphQL API writes it, with deliverAt as a DateTime string.
+func TestVectorsVerifyGraphQLJSON(t *testing.T) {
+	keys, cases := loadVectors(t)
+	verifier := newVectorVerifier(t, keys)
+
+	for _, c := range cases {
+		t.Run(c.Name, func(t *testing.T) {
+			response := graphQLMessageJSON(t, c, keys)
+
+			var message Message
+			if err := json.Unmarshal(response, &message); err != nil {
+				t.Fatalf("decode %s: %v", response, err)
+			}
+			if err := verifier.Verify(message); err != nil {
+				t.Errorf("Verifier.Verify of %s: %v", response, err)
+			}
+		})
+	}
+}
+
+// graphQLMessageJSON returns the message of a vector case as evq's GraphQL
+// API writes it: a missing producer, key or deliverAt is null, and deliverAt
+// is a DateTime string as JavaScript's Date.toISOString writes it.
+func graphQLMessageJSON(t *testing.T, c vectorCase, keys vectorKeys) []byte {
+	t.Helper()
+
+	var deliverAt *string
+	if c.DeliverAt != nil {
+		text := time.UnixMilli(*c.DeliverAt).UTC().Format("2006-01-02T15:04:05.000Z")
+		deliverAt = &text
+	}
+	headers := c.Headers
+	if headers == nil {
+		headers = map[string]string{}
+	}
+	response, err := json.Marshal(map[string]any{
+		"queue":     c.Queue,
+		"id":        c.ID,
+		"key":       c.Key,
+		"headers":   headers,
+		"data":      json.RawMessage(c.DataJSON),
+		"deliverAt": deliverAt,
+		"producer":  c.Producer,
+		"signature": map[string]any{"keyId": keys.evqKeyID, "timestamp": c.Timestamp, "nonce": "", "value": c.Storage.Signature, "proof": nil},
+	})
+	if err != nil {
+		t.Fatalf("encode the message of case %q: %v", c.Name, err)
+	}
+	return response
 }
 
 func newVectorVerifier(t *testing.T, keys vectorKeys) *Verifier {
@@ -371,7 +462,10 @@ func storedMessage(c vectorCase, keys vectorKeys) Message {
 		Queue:     c.Queue,
 		ID:        c.ID,
 		Data:      json.RawMessage(c.DataJSON),
-		Producer:  c.producer(),
+		Producer:  c.Producer,
+		Key:       c.Key,
+		Headers:   c.Headers,
+		DeliverAt: timeFromMilliseconds(c.DeliverAt),
 		Signature: &Signature{KeyID: keys.evqKeyID, Timestamp: c.Timestamp, Value: c.Storage.Signature},
 	}
 }
@@ -383,4 +477,89 @@ func replaceCharacter(s string, index int, c byte) string {
 	b.WriteByte(c)
 	b.WriteString(s[index+1:])
 	return b.String()
+}
+
+// timeFromMilliseconds returns the time of a deliverAt in milliseconds since
+// the Unix epoch, or nil for nil.
+func timeFromMilliseconds(milliseconds *int64) *time.Time {
+	if milliseconds == nil {
+		return nil
+	}
+	at := time.UnixMilli(*milliseconds).UTC()
+	return &at
+}
+
+// appendedString returns a pointer to *value + suffix, or to suffix when
+// value is nil.
+func appendedString(value *string, suffix string) *string {
+	changed := suffix
+	if value != nil {
+		changed = *value + suffix
+	}
+	return &changed
+}
+
+// toggledString returns nil for a present value and a pointer to "" for nil,
+// so that an empty string and null take each other's place.
+func toggledString(value *string) *string {
+	if value != nil {
+		return nil
+	}
+	empty := ""
+	return &empty
+}
+
+// withHeader returns a copy of headers with name set to value.
+func withHeader(headers map[string]string, name, value string) map[string]string {
+	changed := maps.Clone(headers)
+	if changed == nil {
+		changed = map[string]string{}
+	}
+	changed[name] = value
+	return changed
+}
+
+// changedHeader returns a copy of headers with "x" appended to the value of
+// the first header name in byte order. Headers without any names gain the
+// header "x-added".
+func changedHeader(headers map[string]string) map[string]string {
+	if len(headers) == 0 {
+		return withHeader(headers, "x-added", "1")
+	}
+	names := make([]string, 0, len(headers))
+	for name := range headers {
+		names = append(names, name)
+	}
+	first := slices.Min(names)
+	return withHeader(headers, first, headers[first]+"x")
+}
+
+// laterMilliseconds returns a deliverAt one millisecond after milliseconds,
+// or 0, the Unix epoch, for nil.
+func laterMilliseconds(milliseconds *int64) *int64 {
+	later := int64(0)
+	if milliseconds != nil {
+		later = *milliseconds + 1
+	}
+	return &later
+}
+
+// toggledMilliseconds returns nil for a present deliverAt and a pointer to 0,
+// the Unix epoch, for nil, so that 0 and null take each other's place.
+func toggledMilliseconds(milliseconds *int64) *int64 {
+	if milliseconds != nil {
+		return nil
+	}
+	epoch := int64(0)
+	return &epoch
+}
+
+// millisecondsOf returns at in milliseconds since the Unix epoch, or nil for
+// nil.
+func millisecondsOf(at *time.Time) *int64 {
+	if at == nil {
+		return nil
+	}
+	milliseconds := at.UnixMilli()
+	return &milliseconds
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"strings"
+	"time"
 )
 
 // Errors that [Verifier.Verify] wraps, so callers can tell the causes apart
@@ -44,10 +45,32 @@ type Message struct {
 	Queue string          `json:"queue"`
 	ID    string          `json:"id"`
 	Data  json.RawMessage `json:"data"`
-	// Producer is the producer id, empty when the message has none (null in
+	// Producer is the producer id, nil when the message has none (null in
 	// JSON).
-	Producer  string     `json:"producer"`
+	Producer *string `json:"producer"`
+	// Key is the message key, nil when the message has none.
+	Key *string `json:"key"`
+	// Headers are the message headers. Names that start with "evq-" are evq's
+	// own headers, which the signature does not cover.
+	Headers map[string]string `json:"headers"`
+	// DeliverAt is when a work-queue receiver may first get the message, nil
+	// when the message has no delay. GraphQL writes it as an RFC 3339
+	// DateTime, and the signature covers it in whole milliseconds.
+	DeliverAt *time.Time `json:"deliverAt"`
 	Signature *Signature `json:"signature"`
+}
+
+// StoredFields returns the fields of message that [StorageCanonicalString]
+// takes besides [Fields], with DeliverAt converted to milliseconds since the
+// Unix epoch. Digits below a millisecond are dropped, because evq stores
+// deliverAt in milliseconds.
+func (message Message) StoredFields() StoredFields {
+	stored := StoredFields{Producer: message.Producer, Key: message.Key, Headers: message.Headers}
+	if message.DeliverAt != nil {
+		milliseconds := message.DeliverAt.UnixMilli()
+		stored.DeliverAt = &milliseconds
+	}
+	return stored
 }
 
 // Verifier checks evq's storage signature on messages that a consumer
@@ -72,7 +95,8 @@ func NewVerifier(publicKeys map[string]ed25519.PublicKey) (*Verifier, error) {
 // Verify checks that message carries a valid storage signature by one of the
 // verifier's keys. It returns nil when it does. Otherwise the error names the
 // message and wraps [ErrMissingSignature], [ErrUnknownKeyID],
-// [ErrInvalidSignature] or, for data that is not valid JSON, [ErrInvalidJSON].
+// [ErrInvalidSignature] or [ErrInvalidJSON]. The last is for data that is not
+// valid JSON, or a producer id, key or header that is not valid UTF-8.
 //
 // It accepts two forms of the signature value. A v1m value signs the root of
 // a Merkle tree of the messages that evq stored together, and Verify
@@ -102,7 +126,7 @@ func (v *Verifier) Verify(message Message) error {
 	}
 
 	fields := Fields{Queue: message.Queue, ID: message.ID, Timestamp: signature.Timestamp, Data: message.Data}
-	canonical, err := StorageCanonicalString(fields, message.Producer)
+	canonical, err := StorageCanonicalString(fields, message.StoredFields())
 	if err != nil {
 		return fmt.Errorf("%s: %w", where, err)
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 )
 
 const testKeyID = "evq-test-key"
@@ -16,7 +17,7 @@ func signStored(t *testing.T, privateKey ed25519.PrivateKey, message Message, ti
 	t.Helper()
 
 	fields := Fields{Queue: message.Queue, ID: message.ID, Timestamp: timestamp, Data: message.Data}
-	canonical, err := StorageCanonicalString(fields, message.Producer)
+	canonical, err := StorageCanonicalString(fields, message.StoredFields())
 	if err != nil {
 		t.Fatalf("StorageCanonicalString: %v", err)
 	}
@@ -36,7 +37,18 @@ func newTestVerifier(t *testing.T) (*Verifier, ed25519.PrivateKey) {
 }
 
 func testMessage() Message {
-	return Message{Queue: "orders", ID: "order-7", Data: json.RawMessage(`{"amount":19.99,"items":[1,2]}`), Producer: "service:billing"}
+	producer := "service:billing"
+	key := "customer-7"
+	deliverAt := time.Date(2026, time.January, 1, 1, 0, 0, 250_000_000, time.UTC)
+	return Message{
+		Queue:     "orders",
+		ID:        "order-7",
+		Data:      json.RawMessage(`{"amount":19.99,"items":[1,2]}`),
+		Producer:  &producer,
+		Key:       &key,
+		Headers:   map[string]string{"source": "checkout", "trace-id": "abc123"},
+		DeliverAt: &deliverAt,
+	}
 }
 
 func TestVerifierAcceptsStoredMessage(t *testing.T) {
@@ -51,12 +63,17 @@ func TestVerifierAcceptsStoredMessage(t *testing.T) {
 func TestVerifierAcceptsDecodedMessage(t *testing.T) {
 	verifier, privateKey := newTestVerifier(t)
 	message := testMessage()
-	message.Producer = ""
+	message.Producer = nil
+	message.Headers["evq-delivery-count"] = "2"
 	signed := signStored(t, privateKey, message, 1767225600)
 
-	// A GraphQL response writes a missing producer as null and may space and
-	// order the data differently from the text that evq signed.
-	response := `{"queue":"orders","id":"order-7","producer":null,` +
+	// A GraphQL response writes a missing producer as null, writes deliverAt
+	// as an RFC 3339 DateTime and may space and order the data differently
+	// from the text that evq signed. The evq- header is left out of the
+	// signature, so its value may change between deliveries.
+	response := `{"queue":"orders","id":"order-7","producer":null,"key":"customer-7",` +
+		`"headers":{"trace-id":"abc123","evq-delivery-count":"3","source":"checkout"},` +
+		`"deliverAt":"2026-01-01T02:00:00.250+01:00",` +
 		`"data":{ "items": [1, 2.0], "amount": 1999e-2 },` +
 		`"signature":{"keyId":"` + testKeyID + `","timestamp":1767225600,"nonce":"","value":"` + signed.Signature.Value + `"}}`
 	var decoded Message
@@ -110,7 +127,16 @@ func TestVerifierRejectsChangedMessage(t *testing.T) {
 		{"data", func(m *Message) { m.Data = json.RawMessage(`{"amount":0.01,"items":[1,2]}`) }},
 		{"queue", func(m *Message) { m.Queue = "orders-copy" }},
 		{"id", func(m *Message) { m.ID = "order-8" }},
-		{"producer", func(m *Message) { m.Producer = "service:other" }},
+		{"producer", func(m *Message) { m.Producer = appendedString(m.Producer, "x") }},
+		{"producer null", func(m *Message) { m.Producer = nil }},
+		{"producer empty", func(m *Message) { m.Producer = toggledString(nil) }},
+		{"key", func(m *Message) { m.Key = appendedString(m.Key, "x") }},
+		{"key null", func(m *Message) { m.Key = nil }},
+		{"header value", func(m *Message) { m.Headers = withHeader(m.Headers, "source", "other") }},
+		{"header added", func(m *Message) { m.Headers = withHeader(m.Headers, "x-added", "1") }},
+		{"headers null", func(m *Message) { m.Headers = nil }},
+		{"deliverAt", func(m *Message) { later := m.DeliverAt.Add(time.Millisecond); m.DeliverAt = &later }},
+		{"deliverAt null", func(m *Message) { m.DeliverAt = nil }},
 		{"timestamp", func(m *Message) { m.Signature.Timestamp++ }},
 		{"v1 value", func(m *Message) { m.Signature.Value = "v1=" + strings.TrimPrefix(m.Signature.Value, "v1a=") }},
 	}
