@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from typing import Optional
+from typing import Dict, Mapping, Optional
 
 from .jcs import canonical_json
 
@@ -12,6 +12,14 @@ __all__ = ["CANONICAL_VERSION", "canonical_string", "data_digest", "storage_cano
 
 CANONICAL_VERSION = "evq-v1"
 """First line of every canonical string, naming this version of the format."""
+
+# The largest distance from the Unix epoch, in ms, that a JavaScript Date
+# holds. evq stores deliverAt as a Date.
+_MAX_DATE_MS = 8_640_000_000_000_000
+
+# evq's own headers start with this prefix. The storage signature covers only
+# the producer's headers.
+_RESERVED_HEADER_PREFIX = "evq-"
 
 # A Python str contains code points, so a code point in this range is a lone
 # surrogate, which has no UTF-8 form.
@@ -46,20 +54,89 @@ def canonical_string(queue: str, id: str, timestamp: int, nonce: str, data: obje
     return "\n".join([CANONICAL_VERSION, queue, id, str(int(timestamp)), nonce, data_digest(data)])
 
 
-def storage_canonical_string(queue: str, id: str, timestamp: int, data: object, producer: Optional[str]) -> str:
-    """Return the string that evq's storage signature covers.
+def storage_canonical_string(
+    queue: str,
+    id: str,
+    timestamp: int,
+    data: object,
+    producer: Optional[str],
+    key: Optional[str],
+    headers: Optional[Mapping[str, str]],
+    deliver_at_ms: Optional[int],
+) -> str:
+    """Build the string that evq's storage signature covers.
 
-    It is the canonical string with an empty nonce, followed by a line with
-    the producer id, which is empty when ``producer`` is None. The producer
-    is the last line, so it may contain line feeds.
+    It is the canonical string with an empty nonce, followed by four lines:
 
-    Raises as ``canonical_string`` does, TypeError when the producer is
-    neither a str nor None, and ValueError when it has a lone surrogate.
+    - the producer id as a JCS JSON string, quotes included, or an empty
+      line when ``producer`` is None;
+    - the message key in the same form, or an empty line when ``key`` is None;
+    - the lowercase hex SHA-256 of the JCS form of ``headers``, where None
+      counts as ``{}`` and names starting with ``evq-`` are left out,
+      because they are evq's own headers and not the producer's;
+    - ``deliver_at_ms``, the deliverAt time in integer milliseconds since
+      the Unix epoch, or an empty line when it is None.
+
+    The producer id and key are JSON strings, so a line feed in them is
+    escaped and cannot shift the lines, and an empty id (``""``) differs
+    from None.
+
+    Raises as ``canonical_string`` does. Raises TypeError when the producer
+    or key is neither a str nor None, when ``headers`` is not a mapping of
+    str names to str values, or when ``deliver_at_ms`` is neither an int nor
+    None. Raises ValueError when one of these strings has a lone surrogate,
+    or when ``deliver_at_ms`` is outside the range of a JavaScript Date.
     """
-    if producer is None:
-        producer = ""
-    _check_text("producer", producer, single_line=False)
-    return canonical_string(queue, id, timestamp, "", data) + "\n" + producer
+    lines = [
+        canonical_string(queue, id, timestamp, "", data),
+        _json_string_line("producer", producer),
+        _json_string_line("key", key),
+        data_digest(_producer_headers(headers)),
+        _deliver_at_line(deliver_at_ms),
+    ]
+    return "\n".join(lines)
+
+
+def _json_string_line(field: str, value: Optional[str]) -> str:
+    if value is None:
+        return ""
+    _check_text(field, value, single_line=False)
+    return canonical_json(value).decode("utf-8")
+
+
+def _producer_headers(headers: Optional[Mapping[str, str]]) -> Dict[str, str]:
+    """Return the headers without evq's own ``evq-`` headers, checked to be str names and values."""
+    if headers is None:
+        return {}
+    if not isinstance(headers, Mapping):
+        raise TypeError(f"headers must be a mapping of str to str, not {type(headers).__name__}: {headers!r}.")
+
+    # evq rejects producer header names that start with "evq-" in any case,
+    # and like evq's producerHeaders this drops only the lowercase prefix.
+    producer_headers: Dict[str, str] = {}
+    for name, value in headers.items():
+        _check_text("header name", name, single_line=False)
+        _check_text(f"header {name!r}", value, single_line=False)
+        if not name.startswith(_RESERVED_HEADER_PREFIX):
+            producer_headers[name] = value
+    return producer_headers
+
+
+def _deliver_at_line(deliver_at_ms: Optional[int]) -> str:
+    if deliver_at_ms is None:
+        return ""
+    # bool is a subclass of int but not a time.
+    if not isinstance(deliver_at_ms, int) or isinstance(deliver_at_ms, bool):
+        raise TypeError(
+            f"deliver_at_ms must be an int of milliseconds since the Unix epoch or None, "
+            f"not {type(deliver_at_ms).__name__}: {deliver_at_ms!r}."
+        )
+    if abs(deliver_at_ms) > _MAX_DATE_MS:
+        raise ValueError(
+            f"deliver_at_ms must be within {_MAX_DATE_MS} ms of the Unix epoch, "
+            f"the range of a JavaScript Date, not {deliver_at_ms}."
+        )
+    return str(deliver_at_ms)
 
 
 def _check_text(field: str, value: object, single_line: bool) -> None:

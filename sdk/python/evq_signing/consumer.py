@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import re
+from datetime import datetime, timedelta, timezone
 from typing import Any, Dict, List, Mapping, NamedTuple, Optional
 
 from .canonical import storage_canonical_string
@@ -21,6 +22,16 @@ _PROOF = re.compile("(0|[1-9][0-9]{0,15}):(0|[1-9][0-9]{0,15}):([A-Za-z0-9+/=]*)
 # Number.MAX_SAFE_INTEGER, the largest index or size that rootFromPath in
 # evq's src/signing/merkle.ts accepts.
 _MAX_PROOF_NUMBER = 2**53 - 1
+
+# An RFC 3339 date-time, as evq's GraphQL DateTime and REST API write
+# deliverAt: Date.prototype.toISOString's form, such as
+# 2026-01-01T01:00:00.000Z, or another offset and number of fraction digits.
+_DATE_TIME = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:[Zz]|([+-])(\d{2}):(\d{2}))",
+    re.ASCII,
+)
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 class SignatureVerificationError(Exception):
@@ -56,6 +67,9 @@ class _SignedMessage(NamedTuple):
     timestamp: int
     data: Any
     producer: Optional[str]
+    key: Optional[str]
+    headers: Optional[Mapping[str, str]]
+    deliver_at_ms: Optional[int]
     key_id: str
     value: str
     proof: object
@@ -73,12 +87,18 @@ def verify_message(message: Mapping[str, Any], public_keys_by_kid: Mapping[str, 
     """Raise SignatureVerificationError unless evq's storage signature on a message verifies.
 
     ``message`` is a received message as a dict with ``queue``, ``id``,
-    ``data`` (the parsed JSON payload), ``producer`` and ``signature``. The
-    producer is a str, or None or absent when there is none. The signature
-    is a dict with ``keyId``, ``timestamp``, ``nonce`` (empty for evq's
-    signature), ``value`` and ``proof``. ``public_keys_by_kid`` maps each key
-    id to its 32-byte raw Ed25519 public key, as ``public_keys_from_jwks``
-    returns.
+    ``data`` (the parsed JSON payload), ``producer``, ``key``, ``headers``,
+    ``deliverAt`` and ``signature``. The producer and key are each a str,
+    or None or absent when there is none. ``headers`` is a dict of str
+    values, or None or absent for none, and any ``evq-`` headers in it are
+    left out. ``deliverAt`` is an RFC 3339 date-time string as evq's GraphQL
+    and REST APIs return it, an int of milliseconds since the Unix epoch,
+    or None or absent. The signature covers all of these, so a query that
+    leaves out ``key``, ``headers`` or ``deliverAt`` fails for a message
+    that has them. The signature is a dict with ``keyId``, ``timestamp``,
+    ``nonce`` (empty for evq's signature), ``value`` and ``proof``.
+    ``public_keys_by_kid`` maps each key id to its 32-byte raw Ed25519
+    public key, as ``public_keys_from_jwks`` returns.
 
     A ``v1a=`` value is an Ed25519 signature of the storage canonical string,
     and its ``proof`` is ignored. A ``v1m=`` value signs the Merkle root of
@@ -109,7 +129,16 @@ def verify_message(message: Mapping[str, Any], public_keys_by_kid: Mapping[str, 
         )
 
     try:
-        canonical = storage_canonical_string(signed.queue, signed.id, signed.timestamp, signed.data, signed.producer)
+        canonical = storage_canonical_string(
+            signed.queue,
+            signed.id,
+            signed.timestamp,
+            signed.data,
+            signed.producer,
+            signed.key,
+            signed.headers,
+            signed.deliver_at_ms,
+        )
     except (TypeError, ValueError) as error:
         raise SignatureVerificationError(
             "INVALID_MESSAGE", f"Message {signed.id!r} has no canonical form: {error}", signed.id
@@ -205,6 +234,13 @@ def _read_signed_message(message: object) -> _SignedMessage:
     producer = message.get("producer")
     if producer is not None and not isinstance(producer, str):
         raise _invalid_field("producer", "a str or null", producer, message_id)
+    key = message.get("key")
+    if key is not None and not isinstance(key, str):
+        raise _invalid_field("key", "a str or null", key, message_id)
+    headers = message.get("headers")
+    if headers is not None and not isinstance(headers, Mapping):
+        raise _invalid_field("headers", "an object of str values or null", headers, message_id)
+    deliver_at_ms = _read_deliver_at(message.get("deliverAt"), message_id)
 
     signature = message.get("signature")
     if signature is None:
@@ -224,7 +260,70 @@ def _read_signed_message(message: object) -> _SignedMessage:
     if nonce != "":
         raise _invalid_field("signature.nonce", "empty in evq's storage signature", nonce, message_id)
 
-    return _SignedMessage(queue, message_id, timestamp, message["data"], producer, key_id, value, signature.get("proof"))
+    return _SignedMessage(
+        queue,
+        message_id,
+        timestamp,
+        message["data"],
+        producer,
+        key,
+        headers,
+        deliver_at_ms,
+        key_id,
+        value,
+        signature.get("proof"),
+    )
+
+
+def _read_deliver_at(deliver_at: object, message_id: Optional[str]) -> Optional[int]:
+    """Return a message's deliverAt in ms since the Unix epoch, or raise INVALID_MESSAGE."""
+    expected = "an RFC 3339 date-time string in whole milliseconds, an int of ms since the Unix epoch, or null"
+    if deliver_at is None:
+        return None
+    # bool is a subclass of int but not a time.
+    if isinstance(deliver_at, int) and not isinstance(deliver_at, bool):
+        return deliver_at
+    if not isinstance(deliver_at, str):
+        raise _invalid_field("deliverAt", expected, deliver_at, message_id)
+
+    deliver_at_ms = _date_time_ms(deliver_at)
+    if deliver_at_ms is None:
+        raise _invalid_field("deliverAt", expected, deliver_at, message_id)
+    return deliver_at_ms
+
+
+def _date_time_ms(text: str) -> Optional[int]:
+    """Return an RFC 3339 date-time in integer ms since the Unix epoch, or None when it is invalid.
+
+    evq keeps deliverAt as a JavaScript Date, which has whole milliseconds,
+    so a fraction with a non-zero digit after the third is invalid.
+    Leap seconds (second 60) are invalid too, because Python's datetime has
+    no form for them and toISOString never writes them. Years must have four
+    digits. That is true of evq, which keeps deliverAt only when it lies between
+    the time of publishing and the end of the queue's retention.
+    """
+    match = _DATE_TIME.fullmatch(text)
+    if match is None:
+        return None
+    year, month, day, hour, minute, second = (int(part) for part in match.group(1, 2, 3, 4, 5, 6))
+    fraction = match.group(7) or ""
+    if fraction[3:].strip("0"):
+        return None
+
+    offset = timedelta(0)
+    if match.group(8) is not None:
+        offset_hours, offset_minutes = int(match.group(9)), int(match.group(10))
+        if offset_hours > 23 or offset_minutes > 59:
+            return None
+        offset = timedelta(hours=offset_hours, minutes=offset_minutes)
+        if match.group(8) == "-":
+            offset = -offset
+
+    try:
+        moment = datetime(year, month, day, hour, minute, second, tzinfo=timezone(offset))
+    except ValueError:
+        return None
+    return (moment - _EPOCH) // timedelta(milliseconds=1) + int(fraction[:3].ljust(3, "0"))
 
 
 def public_keys_from_jwks(jwks: Mapping[str, Any]) -> Dict[str, bytes]:

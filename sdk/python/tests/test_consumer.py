@@ -2,6 +2,7 @@ import base64
 import copy
 import json
 import unittest
+from datetime import datetime, timedelta, timezone
 
 from evq_signing import SignatureVerificationError, public_keys_from_jwks, verify_message
 
@@ -11,15 +12,27 @@ VECTORS = load_vectors()
 EVQ_KEY = VECTORS["keys"]["evqEd25519"]
 EVQ_PUBLIC_KEY = bytes.fromhex(EVQ_KEY["publicKeyHex"])
 KEYS_BY_KID = {EVQ_KEY["kid"]: EVQ_PUBLIC_KEY}
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def iso_of(ms):
+    """Return ms since the Unix epoch as JavaScript's toISOString writes it, or None for None."""
+    if ms is None:
+        return None
+    moment = EPOCH + timedelta(milliseconds=ms)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 def message_of(case: dict) -> dict:
-    """Return a vector case as a consumer receives it from evq."""
+    """Return a vector case as a consumer receives it from evq's GraphQL API."""
     return {
         "queue": case["queue"],
         "id": case["id"],
         "data": json.loads(case["dataJson"]),
         "producer": case["producer"],
+        "key": case["key"],
+        "headers": dict(case["headers"]),
+        "deliverAt": iso_of(case["deliverAt"]),
         "signature": {
             "keyId": EVQ_KEY["kid"],
             "timestamp": case["timestamp"],
@@ -51,6 +64,95 @@ class VerifyMessageTest(unittest.TestCase):
         message = message_of(case)
         del message["producer"]
         self.assertIsNone(verify_message(message, KEYS_BY_KID))
+
+    def test_absent_stored_fields_count_as_none(self):
+        case = next(case for case in VECTORS["cases"] if case["key"] is None and case["deliverAt"] is None)
+        self.assertEqual(case["headers"], {})
+        for fields in (("key",), ("headers",), ("deliverAt",), ("producer", "key", "headers", "deliverAt")):
+            with self.subTest(absent=fields):
+                message = message_of(case)
+                for field in fields:
+                    del message[field]
+                self.assertIsNone(verify_message(message, KEYS_BY_KID))
+        message = message_of(case)
+        message["headers"] = None
+        self.assertIsNone(verify_message(message, KEYS_BY_KID))
+
+    def test_iso_of_matches_to_iso_string(self):
+        self.assertEqual(iso_of(1767229200000), "2026-01-01T01:00:00.000Z")
+        self.assertEqual(iso_of(1767225603999), "2026-01-01T00:00:03.999Z")
+        self.assertEqual(iso_of(0), "1970-01-01T00:00:00.000Z")
+
+    def test_int_deliver_at_verifies(self):
+        for case in VECTORS["cases"]:
+            if case["deliverAt"] is None:
+                continue
+            with self.subTest(case=case["name"]):
+                message = message_of(case)
+                message["deliverAt"] = case["deliverAt"]
+                self.assertIsNone(verify_message(message, KEYS_BY_KID))
+
+    def test_other_date_time_forms_verify(self):
+        # 1767229200000 ms is 2026-01-01T01:00:00Z.
+        case = next(case for case in VECTORS["cases"] if case["deliverAt"] == 1767229200000)
+        forms = [
+            "2026-01-01T01:00:00Z",
+            "2026-01-01T01:00:00.000000Z",
+            "2026-01-01t01:00:00.000z",
+            "2026-01-01T02:00:00.000+01:00",
+            "2025-12-31T20:30:00-04:30",
+        ]
+        for form in forms:
+            with self.subTest(deliverAt=form):
+                message = message_of(case)
+                message["deliverAt"] = form
+                self.assertIsNone(verify_message(message, KEYS_BY_KID))
+
+    def test_evq_headers_ignored(self):
+        for case in VECTORS["cases"]:
+            with self.subTest(case=case["name"]):
+                message = message_of(case)
+                message["headers"]["evq-signature"] = "v1m=forged"
+                message["headers"]["evq-proof"] = "0:1:"
+                self.assertIsNone(verify_message(message, KEYS_BY_KID))
+
+    def test_changed_stored_fields_fail(self):
+        changes = {
+            "producer": lambda case, message: message.update(producer=(case["producer"] or "") + "x"),
+            "no producer": lambda case, message: message.update(
+                producer=None if case["producer"] is not None else ""
+            ),
+            "key": lambda case, message: message.update(key=(case["key"] or "") + "x"),
+            "no key": lambda case, message: message.update(key=None if case["key"] is not None else ""),
+            "added header": lambda case, message: message["headers"].update(added="x"),
+            "no headers": lambda case, message: message.update(headers={} if case["headers"] else {"added": ""}),
+            "deliverAt": lambda case, message: message.update(deliverAt=iso_of((case["deliverAt"] or 0) + 1)),
+            "no deliverAt": lambda case, message: message.update(
+                deliverAt=None if case["deliverAt"] is not None else iso_of(0)
+            ),
+        }
+        for case in VECTORS["cases"]:
+            for name, change in changes.items():
+                with self.subTest(case=case["name"], change=name):
+                    message = message_of(case)
+                    change(case, message)
+                    self.assert_fails(message, "SIGNATURE_INVALID", "does not verify")
+
+    def test_changed_header_fails(self):
+        for case in VECTORS["cases"]:
+            for name in case["headers"]:
+                with self.subTest(case=case["name"], header=name):
+                    message = message_of(case)
+                    message["headers"][name] += "x"
+                    self.assert_fails(message, "SIGNATURE_INVALID", "does not verify")
+                with self.subTest(case=case["name"], removed=name):
+                    message = message_of(case)
+                    del message["headers"][name]
+                    self.assert_fails(message, "SIGNATURE_INVALID", "does not verify")
+                with self.subTest(case=case["name"], renamed=name):
+                    message = message_of(case)
+                    message["headers"]["evq-" + name] = message["headers"].pop(name)
+                    self.assert_fails(message, "SIGNATURE_INVALID", "does not verify")
 
     def test_changed_fields_fail(self):
         case = VECTORS["cases"][0]
@@ -107,6 +209,18 @@ class VerifyMessageTest(unittest.TestCase):
             "id": (lambda message: message.update(id=42), "id must be a str"),
             "data": (lambda message: message.pop("data"), "no data field"),
             "producer": (lambda message: message.update(producer=7), "producer must be a str or null"),
+            "key": (lambda message: message.update(key=["customer-7"]), "key must be a str or null"),
+            "headers": (lambda message: message.update(headers="source=checkout"), "headers must be an object"),
+            "header value": (lambda message: message["headers"].update(source=1), "has no canonical form"),
+            "float deliverAt": (
+                lambda message: message.update(deliverAt=1767229200000.0),
+                "deliverAt must be an RFC 3339 date-time string",
+            ),
+            "bool deliverAt": (lambda message: message.update(deliverAt=True), "deliverAt must be an RFC 3339"),
+            "int deliverAt beyond Date range": (
+                lambda message: message.update(deliverAt=10**16),
+                "has no canonical form",
+            ),
             "signature": (lambda message: message.update(signature="v1a=abc"), "signature must be an object"),
             "keyId": (lambda message: message["signature"].pop("keyId"), "signature.keyId must be a str"),
             "timestamp": (
@@ -125,6 +239,23 @@ class VerifyMessageTest(unittest.TestCase):
             "NaN data": (lambda message: message.update(data=float("nan")), "has no canonical form"),
             "line feed in id": (lambda message: message.update(id="a\nb"), "has no canonical form"),
         }
+        invalid_date_times = {
+            "words": "tomorrow",
+            "date only": "2026-01-01",
+            "no offset": "2026-01-01T01:00:00",
+            "space separator": "2026-01-01 01:00:00Z",
+            "sub-millisecond": "2026-01-01T01:00:00.0001Z",
+            "no such day": "2026-02-30T01:00:00Z",
+            "leap second": "2026-12-31T23:59:60Z",
+            "offset of 24 hours": "2026-01-01T01:00:00+24:00",
+            "extended year": "+002026-01-01T01:00:00.000Z",
+            "trailing space": "2026-01-01T01:00:00Z ",
+        }
+        for name, text in invalid_date_times.items():
+            changes[f"deliverAt {name}"] = (
+                lambda message, text=text: message.update(deliverAt=text),
+                "deliverAt must be an RFC 3339 date-time string",
+            )
         for name, (change, text) in changes.items():
             with self.subTest(field=name):
                 message = message_of(case)
@@ -141,6 +272,7 @@ class VerifyMessageTest(unittest.TestCase):
 
     def test_message_left_unchanged(self):
         message = message_of(VECTORS["cases"][1])
+        message["headers"]["evq-proof"] = "0:1:"
         before = copy.deepcopy(message)
         verify_message(message, KEYS_BY_KID)
         self.assertEqual(message, before)
@@ -281,6 +413,9 @@ class VerifyBatchedMessageTest(unittest.TestCase):
             "queue": lambda message: message.update(queue="other"),
             "data": lambda message: message.update(data={"forged": True}),
             "producer": lambda message: message.update(producer="service:other"),
+            "key": lambda message: message.update(key="other"),
+            "headers": lambda message: message["headers"].update(added="x"),
+            "deliverAt": lambda message: message.update(deliverAt="2026-01-01T00:00:04.000Z"),
             "timestamp": lambda message: message["signature"].update(timestamp=message["signature"]["timestamp"] + 1),
         }
         for field, change in changes.items():

@@ -37,10 +37,28 @@ def fields_of(case: dict) -> dict:
     }
 
 
+def stored_fields_of(case: dict) -> dict:
+    """Return the fields of a vector case that only evq's storage signature covers."""
+    return {
+        "producer": case["producer"],
+        "key": case["key"],
+        "headers": case["headers"],
+        "deliver_at_ms": case["deliverAt"],
+    }
+
+
 def storage_string_of(case: dict, **changes) -> str:
-    fields = {**fields_of(case), **changes}
-    producer = case["producer"]
-    return storage_canonical_string(fields["queue"], fields["id"], fields["timestamp"], fields["data"], producer)
+    fields = {**fields_of(case), **stored_fields_of(case), **changes}
+    return storage_canonical_string(
+        fields["queue"],
+        fields["id"],
+        fields["timestamp"],
+        fields["data"],
+        fields["producer"],
+        fields["key"],
+        fields["headers"],
+        fields["deliver_at_ms"],
+    )
 
 
 def producer_string_of(case: dict, **changes) -> str:
@@ -55,6 +73,15 @@ class VectorOutputTest(unittest.TestCase):
         names = {case["name"] for case in CASES}
         for required in ["unicode strings and keys", "numbers", "nested objects and arrays", "empty strings"]:
             self.assertIn(required, names)
+
+    def test_cases_cover_stored_fields(self):
+        self.assertTrue(any(case["producer"] == "" for case in CASES))
+        self.assertTrue(any(case["key"] is None for case in CASES))
+        self.assertTrue(any(case["key"] is not None and '"' in case["key"] for case in CASES))
+        self.assertTrue(any(case["headers"] == {} for case in CASES))
+        self.assertTrue(any(len(case["headers"]) > 1 for case in CASES))
+        self.assertTrue(any(case["deliverAt"] is None for case in CASES))
+        self.assertTrue(any(case["deliverAt"] == 0 for case in CASES))
 
     def test_public_keys_match_seeds(self):
         self.assertEqual(ed25519_public_key(PRODUCER_SEED), PRODUCER_PUBLIC_KEY)
@@ -137,14 +164,31 @@ class VectorVerifyTest(unittest.TestCase):
                 self.assertFalse(verify_v1(HMAC_SECRET, canonical, case["v1"]))
                 self.assertFalse(verify_v1a(PRODUCER_PUBLIC_KEY, canonical, case["v1a"]))
 
-    def test_changed_producer_fails(self):
+    def test_changed_stored_fields_fail(self):
+        changes = {
+            "producer": lambda case: (case["producer"] or "") + "x",
+            "no producer": lambda case: None if case["producer"] is not None else "",
+            "key": lambda case: (case["key"] or "") + "x",
+            "no key": lambda case: None if case["key"] is not None else "",
+            "headers": lambda case: {**case["headers"], "added": "x"},
+            "no headers": lambda case: {} if case["headers"] else {"added": ""},
+            "deliver_at_ms": lambda case: (case["deliverAt"] or 0) + 1,
+            "no deliver_at_ms": lambda case: None if case["deliverAt"] is not None else 0,
+        }
         for case in CASES:
-            with self.subTest(case=case["name"]):
-                fields = fields_of(case)
-                storage = storage_canonical_string(
-                    fields["queue"], fields["id"], fields["timestamp"], fields["data"], (case["producer"] or "") + "x"
-                )
-                self.assertFalse(verify_v1a(EVQ_PUBLIC_KEY, storage, case["storage"]["signature"]))
+            for name, change in changes.items():
+                field = name.removeprefix("no ")
+                with self.subTest(case=case["name"], change=name):
+                    storage = storage_string_of(case, **{field: change(case)})
+                    self.assertFalse(verify_v1a(EVQ_PUBLIC_KEY, storage, case["storage"]["signature"]))
+
+    def test_changed_header_value_fails(self):
+        for case in CASES:
+            for name in case["headers"]:
+                with self.subTest(case=case["name"], header=name):
+                    headers = {**case["headers"], name: case["headers"][name] + "x"}
+                    storage = storage_string_of(case, headers=headers)
+                    self.assertFalse(verify_v1a(EVQ_PUBLIC_KEY, storage, case["storage"]["signature"]))
 
     def test_other_key_fails(self):
         case = CASES[0]
