@@ -42,10 +42,32 @@ export async function canonicalString(fields: SignedFields): Promise<string> {
   return [canonicalVersion, fields.queue, fields.id, String(fields.timestamp), fields.nonce, digest].join('\n');
 }
 
+/** The fields of a stored message that evq's storage signature covers besides the signed fields. */
+export interface StoredFields {
+  producer: string | null;
+  key: string | null;
+  /** The producer's headers without evq's own `evq-` headers, empty when there are none. */
+  headers: Record<string, string>;
+  /** When a work-queue receiver may first get the message, in ms since the epoch, or null for at once. */
+  deliverAt: number | null;
+}
+
 /**
- * Returns the string that evq's storage signature covers: the canonical string with an empty
- * nonce, then a line with the producer id (empty when there is none).
+ * Returns the string that evq's storage signature covers, which is the canonical string with an
+ * empty nonce and four more lines. The producer id and the key come as JCS strings, so a line feed
+ * in them cannot shift the lines, or as an empty line when absent. Then come the hex SHA-256 of
+ * the JCS form of the headers (`{}` when there are none) and deliverAt in ms since the epoch,
+ * empty when absent. Throws RangeError when deliverAt is not an integer.
  */
-export async function storageCanonicalString(fields: Omit<SignedFields, 'nonce'>, producer: string | null): Promise<string> {
-  return `${await canonicalString({ ...fields, nonce: '' })}\n${producer ?? ''}`;
+export async function storageCanonicalString(fields: Omit<SignedFields, 'nonce'>, stored: StoredFields): Promise<string> {
+  if (stored.deliverAt !== null && !Number.isSafeInteger(stored.deliverAt)) {
+    throw new RangeError(`Invalid deliverAt ${stored.deliverAt}; expected an integer number of ms since the epoch.`);
+  }
+  return [
+    await canonicalString({ ...fields, nonce: '' }),
+    stored.producer === null ? '' : canonicalJson(stored.producer),
+    stored.key === null ? '' : canonicalJson(stored.key),
+    await dataDigest(stored.headers),
+    stored.deliverAt === null ? '' : String(stored.deliverAt),
+  ].join('\n');
 }

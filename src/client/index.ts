@@ -4,7 +4,7 @@
  * Operations for `request` come typed from `npm run codegen`.
  */
 export { type BackoffOptions, backoffDelay } from './backoff.ts';
-export { canonicalJson, canonicalString, dataDigest, type SignedFields, storageCanonicalString } from './canonical.ts';
+export { canonicalJson, canonicalString, dataDigest, type SignedFields, type StoredFields, storageCanonicalString } from './canonical.ts';
 export { DedupCache } from './dedup-cache.ts';
 export { EvqClientError, EvqConnectionError, isRetryable, MessageVerificationError, type VerificationFailure } from './errors.ts';
 export { EvqClient, type EvqClientOptions, type PublishOptions, type RequestOptions } from './evq-client.ts';

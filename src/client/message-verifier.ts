@@ -1,4 +1,4 @@
-import { storageCanonicalString } from './canonical.ts';
+import { type StoredFields, storageCanonicalString } from './canonical.ts';
 import { fromBase64Url } from './encoding.ts';
 import { EvqConnectionError, MessageVerificationError, isRetryableStatus } from './errors.ts';
 import type { Message } from './operations.ts';
@@ -20,12 +20,16 @@ export interface MessageVerifierOptions {
 
 /**
  * The fields of a message that evq's storage signature covers, and the signature. A `v1m`
- * signature needs its `proof`, which a `v1a` signature does not have.
+ * signature needs its `proof`, which a `v1a` signature does not have. `deliverAt` is the ISO 8601
+ * string that evq's GraphQL API returns.
  */
-export type VerifiableMessage = Pick<Message, 'queue' | 'id' | 'data' | 'producer'> & {
+export type VerifiableMessage = Pick<Message, 'queue' | 'id' | 'data' | 'producer' | 'key' | 'headers' | 'deliverAt'> & {
   signature: (MessageSignature & { proof?: string | null }) | null;
   cursor?: string | null;
 };
+
+/** The ids that a MessageVerificationError carries. */
+type VerificationIds = ConstructorParameters<typeof MessageVerificationError>[2];
 
 interface JsonWebKey {
   kty?: unknown;
@@ -64,8 +68,9 @@ export class MessageVerifier {
    * string, or `v1m`, over the Merkle root that the string and the signature's proof lead to.
    * Rejects with MessageVerificationError when the signature or the proof of a `v1m` signature is
    * missing, the key is not in the JWKS, or the signature does not verify. Rejects with
-   * EvqConnectionError when the JWKS cannot be fetched. It does not check the signature's age,
-   * because a consumer may receive a message long after evq stored it.
+   * EvqConnectionError when the JWKS cannot be fetched. Throws TypeError when the message lacks
+   * `key`, `headers` or `deliverAt`, which the query must request. It does not check the
+   * signature's age, because a consumer may receive a message long after evq stored it.
    */
   async verify(message: VerifiableMessage): Promise<void> {
     const ids = { queue: message.queue, messageId: message.id, keyId: message.signature?.keyId ?? null, cursor: message.cursor ?? null };
@@ -95,7 +100,7 @@ export class MessageVerifier {
 
     const canonical = await storageCanonicalString(
       { queue: message.queue, id: message.id, timestamp: signature.timestamp, data: message.data },
-      message.producer,
+      storedFields(message, where, ids),
     );
     // A v1a signature covers the canonical string itself and comes without a proof. One with a
     // proof is invalid, as in the server's verifyStorageSignature.
@@ -152,6 +157,30 @@ export class MessageVerifier {
     this.#keys = await importJwks(body, this.#jwksUrl);
     this.#fetchedAt = startedAt;
   }
+}
+
+/**
+ * Returns the fields besides the payload that the storage signature covers, with deliverAt in ms.
+ * A null `headers` counts as no headers, which evq signs as `{}`.
+ */
+function storedFields(message: VerifiableMessage, where: string, ids: VerificationIds): StoredFields {
+  const missing = (['key', 'headers', 'deliverAt'] as const).filter((field) => message[field] === undefined);
+  if (missing.length > 0) {
+    throw new TypeError(`${where} is missing ${missing.join(', ')}. Request key, headers and deliverAt with the message, because evq's signature covers them.`);
+  }
+
+  let deliverAt: number | null = null;
+  if (message.deliverAt !== null) {
+    deliverAt = typeof message.deliverAt === 'string' ? Date.parse(message.deliverAt) : Number.NaN;
+    if (Number.isNaN(deliverAt)) {
+      throw new MessageVerificationError(
+        'INVALID_SIGNATURE',
+        `${where} has deliverAt ${JSON.stringify(message.deliverAt)}, which is not an ISO 8601 date-time, so it cannot match its evq signature.`,
+        ids,
+      );
+    }
+  }
+  return { producer: message.producer ?? null, key: message.key, headers: message.headers ?? {}, deliverAt };
 }
 
 /** Imports the Ed25519 keys of a JWK set (RFC 7517, RFC 8037), skipping keys of other types. */

@@ -63,6 +63,7 @@ export interface AckResult {
   error: string | null;
 }
 
+/** Every field of Message. MessageVerifier needs key, headers and deliverAt, because evq's signature covers them. */
 const messageFields = 'id queue key data headers publishedAt deliverAt producer partition offset cursor signature { keyId timestamp nonce value proof }';
 const publishResultFields = 'id queue cursor duplicate partition offset';
 

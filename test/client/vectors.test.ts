@@ -29,6 +29,10 @@ interface VectorCase {
   nonce: string;
   dataJson: string;
   producer: string | null;
+  key: string | null;
+  headers: Record<string, string>;
+  /** In ms since the epoch. */
+  deliverAt: number | null;
   jcs: string;
   dataSha256: string;
   canonical: string;
@@ -86,13 +90,19 @@ function vectorVerifier(): MessageVerifier {
   return new MessageVerifier({ url: 'http://evq.invalid', fetch: () => Promise.resolve(Response.json(vectorJwks)) });
 }
 
-/** Returns a vector case as a consumer receives it, with evq's signature `value` and `proof`. */
+/**
+ * Returns a vector case as a consumer receives it from evq's GraphQL API, with deliverAt as an
+ * ISO 8601 string and evq's signature `value` and `proof`.
+ */
 function storedMessage(entry: VectorCase, value: string, proof: string | null | undefined): VerifiableMessage {
   return {
     queue: entry.queue,
     id: entry.id,
     data: JSON.parse(entry.dataJson) as unknown,
     producer: entry.producer,
+    key: entry.key,
+    headers: entry.headers,
+    deliverAt: entry.deliverAt === null ? null : new Date(entry.deliverAt).toISOString(),
     signature: { keyId: keys.evqEd25519.kid, timestamp: entry.timestamp, nonce: '', value, proof },
   };
 }
@@ -141,6 +151,28 @@ function tamperedProofs(proof: string): Array<[string, string]> {
   return tampered;
 }
 
+/**
+ * Returns changed copies of a message whose key, headers or deliverAt differ from what evq signed,
+ * including an empty key for none, a key or header with a line feed, and deliverAt 1 ms off.
+ */
+function storedFieldChanges(message: VerifiableMessage): Array<[string, VerifiableMessage]> {
+  const changes: Array<[string, VerifiableMessage]> = [
+    ['key', { ...message, key: `${message.key ?? ''}x` }],
+    ['key with a line feed', { ...message, key: `${message.key ?? ''}\n` }],
+    ['added header', { ...message, headers: { ...message.headers, 'x-added': '1' } }],
+    ['header name case', { ...message, headers: { ...message.headers, 'X-Added': '1' } }],
+    ['deliverAt 1 ms later', { ...message, deliverAt: new Date((message.deliverAt === null ? 0 : Date.parse(message.deliverAt)) + 1).toISOString() }],
+  ];
+  changes.push(message.key === null ? ['empty key for none', { ...message, key: '' }] : ['key removed', { ...message, key: null }]);
+  if (message.deliverAt !== null) changes.push(['deliverAt removed', { ...message, deliverAt: null }]);
+  for (const [name, value] of Object.entries(message.headers)) {
+    const { [name]: _removed, ...rest } = message.headers;
+    changes.push([`header ${name} removed`, { ...message, headers: rest }]);
+    changes.push([`header ${name} changed`, { ...message, headers: { ...message.headers, [name]: `${value}x` } }]);
+  }
+  return changes;
+}
+
 describe('client signature vectors', () => {
   describe.each(vectors.cases.map((entry) => [entry.name, entry] as const))('%s', (_name, entry) => {
     const data = JSON.parse(entry.dataJson) as unknown;
@@ -150,7 +182,7 @@ describe('client signature vectors', () => {
       expect(canonicalJson(data)).toBe(entry.jcs);
       expect(await dataDigest(data)).toBe(entry.dataSha256);
       expect(await canonicalString(fields)).toBe(entry.canonical);
-      expect(await storageCanonicalString(fields, entry.producer)).toBe(entry.storage.canonical);
+      expect(await storageCanonicalString(fields, entry)).toBe(entry.storage.canonical);
     });
 
     it('signatures match', async () => {
@@ -170,6 +202,53 @@ describe('client signature vectors', () => {
       await expect(verifier.verify(storedMessage(entry, entry.storage.signature, null))).resolves.toBeUndefined();
       await expect(verifier.verify(storedMessage(entry, entry.storage.signature, undefined))).resolves.toBeUndefined();
     });
+
+    it('verifier rejects changed stored fields', async () => {
+      const verifier = vectorVerifier();
+      const message = storedMessage(entry, entry.storage.signature, null);
+      for (const [change, changed] of storedFieldChanges(message)) {
+        const error = await verificationFailure(verifier, changed);
+        expect(error.code, change).toBe('INVALID_SIGNATURE');
+      }
+    });
+  });
+
+  it('verifier reads deliverAt as an instant', async () => {
+    const entry = vectors.cases.find((candidate) => candidate.deliverAt !== null)!;
+    const message = storedMessage(entry, entry.storage.signature, null);
+    const offset = new Date(entry.deliverAt! + 3_600_000).toISOString().replace('Z', '+01:00');
+    await expect(vectorVerifier().verify({ ...message, deliverAt: offset })).resolves.toBeUndefined();
+  });
+
+  it('verifier rejects an invalid deliverAt', async () => {
+    const entry = vectors.cases[0]!;
+    const error = await verificationFailure(vectorVerifier(), { ...storedMessage(entry, entry.storage.signature, null), deliverAt: 'tomorrow' });
+    expect(error.code).toBe('INVALID_SIGNATURE');
+    expect(error.message).toContain('"tomorrow"');
+  });
+
+  it('verifier takes null headers as none', async () => {
+    const entry = vectors.cases.find((candidate) => Object.keys(candidate.headers).length === 0)!;
+    const message = { ...storedMessage(entry, entry.storage.signature, null), headers: null } as unknown as VerifiableMessage;
+    await expect(vectorVerifier().verify(message)).resolves.toBeUndefined();
+  });
+
+  it.each(['key', 'headers', 'deliverAt'] as const)('verifier throws without %s', async (field) => {
+    const entry = vectors.cases[0]!;
+    const message: Partial<VerifiableMessage> = { ...storedMessage(entry, entry.storage.signature, null) };
+    delete message[field];
+    const error = await vectorVerifier()
+      .verify(message as VerifiableMessage)
+      .catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(TypeError);
+    expect((error as TypeError).message).toContain(`is missing ${field}.`);
+  });
+
+  it('storage canonical string rejects a fractional deliverAt', async () => {
+    const entry = vectors.cases[0]!;
+    const fields = { queue: entry.queue, id: entry.id, timestamp: entry.timestamp, data: JSON.parse(entry.dataJson) as unknown };
+    await expect(storageCanonicalString(fields, { ...entry, deliverAt: 1.5 })).rejects.toThrow(RangeError);
+    await expect(storageCanonicalString(fields, { ...entry, deliverAt: Number.NaN })).rejects.toThrow(RangeError);
   });
 
   it('rejects malformed v1a values', async () => {
