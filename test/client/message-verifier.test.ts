@@ -39,6 +39,12 @@ beforeAll(async () => {
   await evq.gql('mutation ($queue: String!) { publish(queue: $queue, message: { id: "from-admin", data: { n: 1, text: "Zoë ☕" } }) { id } }', { queue });
   const byKey = await evq.gql('mutation ($queue: String!) { publish(queue: $queue, message: { id: "from-key", data: [1.5, null, true] }) { id } }', { queue }, secret);
   expect(byKey.errors).toBeUndefined();
+  // A message with every field that the signature covers besides the payload.
+  const withFields = await evq.gql(
+    'mutation ($queue: String!, $message: PublishInput!) { publish(queue: $queue, message: $message) { id } }',
+    { queue, message: { id: 'with-fields', data: 'x', key: 'customer-7', headers: { source: 'checkout', 'trace-id': 'abc' }, deliverAt: new Date(Date.now() + 3_600_000).toISOString() } },
+  );
+  expect(withFields.errors).toBeUndefined();
   signed = await poll();
 });
 
@@ -58,8 +64,11 @@ async function failure(verifier: MessageVerifier, message: Message): Promise<Mes
 describe('MessageVerifier', () => {
   it('accepts messages as evq returns them', async () => {
     const verifier = new MessageVerifier({ url: evq.url });
-    expect(signed.map((message) => message.id)).toEqual(['from-admin', 'from-key']);
+    expect(signed.map((message) => message.id)).toEqual(['from-admin', 'from-key', 'with-fields']);
     expect(signed[1]!.producer).not.toBe(signed[0]!.producer);
+    expect(signed[2]!.key).toBe('customer-7');
+    expect(signed[2]!.headers).toEqual({ source: 'checkout', 'trace-id': 'abc' });
+    expect(signed[2]!.deliverAt).not.toBeNull();
     for (const message of signed) {
       expect(message.signature!.value).toMatch(/^v1m=/);
       expect(message.signature!.proof).toMatch(/^[0-9]+:[1-9][0-9]*:/);
@@ -98,6 +107,33 @@ describe('MessageVerifier', () => {
     expect(error.code).toBe('INVALID_SIGNATURE');
     expect(error.retryable).toBe(false);
     expect(error.keyId).toBe(signed[0]!.signature!.keyId);
+  });
+
+  it.each([
+    ['a changed key', (message: Message) => ({ ...message, key: 'customer-8' })],
+    ['a removed key', (message: Message) => ({ ...message, key: null })],
+    ['a changed header value', (message: Message) => ({ ...message, headers: { ...message.headers, source: 'admin' } })],
+    ['an added header', (message: Message) => ({ ...message, headers: { ...message.headers, 'x-added': '1' } })],
+    ['removed headers', (message: Message) => ({ ...message, headers: {} })],
+    ['deliverAt 1 ms later', (message: Message) => ({ ...message, deliverAt: new Date(Date.parse(message.deliverAt!) + 1).toISOString() })],
+    ['a removed deliverAt', (message: Message) => ({ ...message, deliverAt: null })],
+  ])('rejects %s', async (_change, change) => {
+    const verifier = new MessageVerifier({ url: evq.url });
+    const message = signed.find((entry) => entry.id === 'with-fields')!;
+    await expect(verifier.verify(message)).resolves.toBeUndefined();
+    const error = await failure(verifier, change(message));
+    expect(error.code).toBe('INVALID_SIGNATURE');
+  });
+
+  it.each([
+    ['a key', (message: Message) => ({ ...message, key: 'customer-7' })],
+    ['an empty key', (message: Message) => ({ ...message, key: '' })],
+    ['a header', (message: Message) => ({ ...message, headers: { source: 'checkout' } })],
+    ['a deliverAt', (message: Message) => ({ ...message, deliverAt: new Date().toISOString() })],
+  ])('rejects %s where evq signed none', async (_change, change) => {
+    const verifier = new MessageVerifier({ url: evq.url });
+    const error = await failure(verifier, change(signed[0]!));
+    expect(error.code).toBe('INVALID_SIGNATURE');
   });
 
   it('rejects a missing signature', async () => {

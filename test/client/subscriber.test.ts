@@ -132,6 +132,21 @@ describe('EvqClient.subscribeMessages', () => {
     expect(rest).toEqual(['c']);
   });
 
+  it('verifies key, headers and deliverAt', async () => {
+    const queue = await evq.createQueue();
+    const deliverAt = new Date(Date.now() + 3_600_000).toISOString();
+    const published = await evq.gql('mutation ($queue: String!, $message: PublishInput!) { publish(queue: $queue, message: $message) { id } }', {
+      queue,
+      message: { id: 'with-fields', data: 1, key: 'customer-7', headers: { source: 'checkout' }, deliverAt },
+    });
+    expect(published.errors).toBeUndefined();
+
+    const iterator = client.subscribeMessages(queue, { from: 'EARLIEST', verify: new MessageVerifier({ url: proxy.url }) });
+    const { value: message } = await iterator.next();
+    await iterator.return(undefined);
+    expect(message).toMatchObject({ id: 'with-fields', key: 'customer-7', headers: { source: 'checkout' }, deliverAt });
+  });
+
   it('ends with MessageVerificationError', async () => {
     const other = await startEvq();
     try {

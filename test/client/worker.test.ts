@@ -122,6 +122,34 @@ describe('EvqClient.work', () => {
     expect(errors.some((info) => info.operation === 'extendVisibility' && info.messageIds[0] === slowId)).toBe(true);
   });
 
+  it('verifies key, headers and deliverAt', async () => {
+    const queue = await evq.createQueue();
+    // Soon enough for the test, late enough that evq keeps deliverAt instead of dropping a past one.
+    const deliverAt = new Date(Date.now() + 1_500).toISOString();
+    const published = await evq.gql('mutation ($queue: String!, $message: PublishInput!) { publish(queue: $queue, message: $message) { id } }', {
+      queue,
+      message: { id: 'with-fields', data: 1, key: 'customer-7', headers: { source: 'checkout' }, deliverAt },
+    });
+    expect(published.errors).toBeUndefined();
+    const received: Message[] = [];
+    const infos: WorkErrorInfo[] = [];
+    const controller = new AbortController();
+
+    const work = client.work(queue, (message) => void received.push(message), {
+      waitSeconds: 1,
+      verify: new MessageVerifier({ url: proxy.url }),
+      signal: controller.signal,
+      onError: (_error, info) => infos.push(info),
+    });
+    await until(() => received.length === 1, 10_000, 'the delayed message');
+    controller.abort();
+    const result = await work;
+
+    expect(received[0]).toMatchObject({ id: 'with-fields', key: 'customer-7', headers: { source: 'checkout' }, deliverAt });
+    expect(infos).toEqual([]);
+    expect(result).toMatchObject({ handled: 1, rejected: 0 });
+  });
+
   it('retries a failing handler after a backoff', async () => {
     const queue = await evq.createQueue();
     await publish(queue, 1);
