@@ -59,7 +59,14 @@ export function storageCanonicalString(fields: Omit<SignedFields, 'nonce'>, stor
     canonicalString({ ...fields, nonce: '' }),
     stored.producer === null ? '' : canonicalJson(stored.producer),
     stored.key === null ? '' : canonicalJson(stored.key),
-    dataDigest(stored.headers),
+    headersDigest(stored.headers),
     stored.deliverAt === null ? '' : String(stored.deliverAt),
   ].join('\n');
+}
+
+/** Digest of `{}`, the headers of most messages, computed once. */
+const emptyHeadersDigest = dataDigest({});
+
+function headersDigest(headers: Record<string, string>): string {
+  return Object.keys(headers).length === 0 ? emptyHeadersDigest : dataDigest(headers);
 }
