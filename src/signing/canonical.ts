@@ -50,9 +50,9 @@ export interface StoredFields {
 
 /**
  * Returns the string that evq's storage signature covers: the canonical string with an empty
- * nonce, then four lines: the producer id and the key as JCS strings (so a line feed in them
- * cannot shift the lines), empty when absent; the hex SHA-256 of the JCS form of the headers
- * (`{}` when there are none); and deliverAt in ms since the epoch, empty when absent.
+ * nonce, then four lines. The producer id and the key come as JCS strings, so a line feed in them
+ * cannot shift the lines, and as empty lines when absent. Then the hex SHA-256 of the JCS form of
+ * the headers (`{}` when there are none), and deliverAt in ms since the epoch, empty when absent.
  */
 export function storageCanonicalString(fields: Omit<SignedFields, 'nonce'>, stored: StoredFields): string {
   return [
