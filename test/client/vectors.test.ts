@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   canonicalJson,
@@ -20,52 +19,9 @@ import {
   verifyV1a,
   verifyV1m,
 } from '../../src/client/index.ts';
+import { loadSignatureVectors, type VectorCase } from '../helpers/signature-vectors.ts';
 
-interface VectorCase {
-  name: string;
-  queue: string;
-  id: string;
-  timestamp: number;
-  nonce: string;
-  dataJson: string;
-  producer: string | null;
-  key: string | null;
-  headers: Record<string, string>;
-  /** In ms since the epoch. */
-  deliverAt: number | null;
-  jcs: string;
-  dataSha256: string;
-  canonical: string;
-  v1: string;
-  v1a: string;
-  storage: { canonical: string; signature: string };
-}
-
-/** Messages that evq sealed together under one signed Merkle root. */
-interface StorageBatch {
-  name: string;
-  /** Names of the cases whose storage canonical strings are the leaves, in leaf order. */
-  cases: string[];
-  /** Leaf hashes in hex. */
-  leaves: string[];
-  /** Root hash in hex. */
-  root: string;
-  signedRoot: string;
-  /** `v1m=` and the base64 Ed25519 signature of signedRoot. */
-  signature: string;
-  /** Proof of each leaf, in leaf order. */
-  proofs: string[];
-}
-
-const vectors = JSON.parse(readFileSync(new URL('../../sdk/vectors/signatures.json', import.meta.url), 'utf8')) as {
-  keys: {
-    hmacSecret: string;
-    producerEd25519: { seedHex: string; publicKeyHex: string };
-    evqEd25519: { seedHex: string; publicKeyHex: string; kid: string };
-  };
-  cases: VectorCase[];
-  storageBatches: StorageBatch[];
-};
+const vectors = loadSignatureVectors();
 const { keys } = vectors;
 const producerPrivate = await importEd25519PrivateKey(Buffer.from(keys.producerEd25519.seedHex, 'hex'));
 const producerPublic = await importEd25519PublicKey(Buffer.from(keys.producerEd25519.publicKeyHex, 'hex'));

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { canonicalJson, canonicalString, dataDigest, storageCanonicalString } from '../../src/signing/canonical.ts';
 import { leafHash, MerkleTree, signedRoot, verifyStorageSignature } from '../../src/signing/merkle.ts';
@@ -10,41 +9,9 @@ import {
   verifyV1,
   verifyV1a,
 } from '../../src/signing/signatures.ts';
+import { loadSignatureVectors } from '../helpers/signature-vectors.ts';
 
-interface VectorCase {
-  name: string;
-  queue: string;
-  id: string;
-  timestamp: number;
-  nonce: string;
-  dataJson: string;
-  producer: string | null;
-  key: string | null;
-  headers: Record<string, string>;
-  deliverAt: number | null;
-  jcs: string;
-  dataSha256: string;
-  canonical: string;
-  v1: string;
-  v1a: string;
-  storage: { canonical: string; signature: string };
-}
-
-interface VectorBatch {
-  name: string;
-  cases: string[];
-  leaves: string[];
-  root: string;
-  signedRoot: string;
-  signature: string;
-  proofs: string[];
-}
-
-const vectors = JSON.parse(readFileSync(new URL('../../sdk/vectors/signatures.json', import.meta.url), 'utf8')) as {
-  storageBatches: VectorBatch[];
-  keys: { hmacSecret: string; producerEd25519: { seedHex: string; publicKeyHex: string }; evqEd25519: { seedHex: string; publicKeyHex: string } };
-  cases: VectorCase[];
-};
+const vectors = loadSignatureVectors();
 const { keys } = vectors;
 const producerPrivate = ed25519PrivateKeyFromSeed(Buffer.from(keys.producerEd25519.seedHex, 'hex'));
 const producerPublic = ed25519PublicKeyFromRaw(Buffer.from(keys.producerEd25519.publicKeyHex, 'hex'));
