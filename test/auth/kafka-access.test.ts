@@ -3,11 +3,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { loadConfig } from '../../src/config.ts';
-import { KafkaEngine } from '../../src/engines/kafka/kafka-engine.ts';
-import { silentLogger } from '../../src/observability/logger.ts';
-import { EvqServer } from '../../src/server.ts';
-import { adminToken, masterKey } from '../helpers/evq.ts';
+import type { EvqServer } from '../../src/server.ts';
+import { adminToken } from '../helpers/evq.ts';
+import { gqlAt, startKafkaEvq } from '../helpers/kafka-evq.ts';
 import { startIdentityProvider, type IdentityProvider } from '../helpers/identity-provider.ts';
 import { deleteKafkaResources, kafkaBrokers } from '../helpers/kafka.ts';
 
@@ -22,31 +20,11 @@ let second: EvqServer;
 let queue: string;
 
 async function startInstance(instanceId: string): Promise<EvqServer> {
-  const config = loadConfig({
-    EVQ_PORT: '0',
-    EVQ_ENGINE: 'kafka',
-    EVQ_KAFKA_BROKERS: kafkaBrokers.join(','),
-    EVQ_KAFKA_TOPIC_PREFIX: topicPrefix,
-    EVQ_LOG_LEVEL: 'silent',
-    EVQ_SHUTDOWN_TIMEOUT_MS: '2000',
-    ...idp.env(),
-  });
-  const logger = silentLogger();
-  const engine = new KafkaEngine({ brokers: kafkaBrokers, logger, topicPrefix, instanceId });
-  const server = new EvqServer({ config, engine, adminToken, masterKey, logger });
-  await server.start();
+  const server = await startKafkaEvq(topicPrefix, instanceId, idp.env());
   servers.push(server);
   return server;
 }
 
-async function gql(server: EvqServer, query: string, variables: Record<string, unknown>, token = adminToken) {
-  const response = await fetch(`${server.url}/graphql`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-    body: JSON.stringify({ query, variables }),
-  });
-  return (await response.json()) as { data?: any; errors?: Array<{ message: string; extensions?: { code?: string } }> };
-}
 
 async function publishStatus(server: EvqServer, token: string): Promise<number> {
   const response = await fetch(`${server.url}/queue/publish`, {
@@ -75,9 +53,9 @@ describe.skipIf(kafkaBrokers.length === 0)('access changes across Kafka instance
     first = await startInstance('access-a');
     second = await startInstance('access-b');
     queue = `test-${randomUUID()}`;
-    const created = await gql(first, 'mutation ($name: String!) { createQueue(input: { name: $name }) { name } }', { name: queue });
+    const created = await gqlAt(first, 'mutation ($name: String!) { createQueue(input: { name: $name }) { name } }', { name: queue });
     expect(created.errors).toBeUndefined();
-    await elapsedUntil(async () => (await gql(second, 'query ($name: String!) { queue(name: $name) { name } }', { name: queue })).data?.queue !== null);
+    await elapsedUntil(async () => (await gqlAt(second, 'query ($name: String!) { queue(name: $name) { name } }', { name: queue })).data?.queue !== null);
   });
 
   afterAll(async () => {
@@ -87,7 +65,7 @@ describe.skipIf(kafkaBrokers.length === 0)('access changes across Kafka instance
   });
 
   it('service account created at one instance works at the other', async () => {
-    const created = await gql(
+    const created = await gqlAt(
       first,
       'mutation ($grants: [GrantInput!]!) { createServiceAccount(name: "cross-instance", grants: $grants) { id apiKey } }',
       { grants: [{ queue, actions: ['PUBLISH'] }] },
@@ -95,7 +73,7 @@ describe.skipIf(kafkaBrokers.length === 0)('access changes across Kafka instance
     const { id, apiKey } = created.data.createServiceAccount as { id: string; apiKey: string };
     await elapsedUntil(async () => (await publishStatus(second, apiKey)) === 200);
 
-    await gql(first, 'mutation ($id: String!) { deleteServiceAccount(id: $id) }', { id });
+    await gqlAt(first, 'mutation ($id: String!) { deleteServiceAccount(id: $id) }', { id });
     await elapsedUntil(async () => (await publishStatus(second, apiKey)) === 401);
   });
 
@@ -104,7 +82,7 @@ describe.skipIf(kafkaBrokers.length === 0)('access changes across Kafka instance
     const token = await idp.sign('erin', { claims: { evq: { roles: [role] } } });
     expect(await publishStatus(second, token)).toBe(403);
 
-    const set = await gql(first, 'mutation ($role: String!, $grants: [GrantInput!]!) { setRoleGrants(role: $role, grants: $grants) { role } }', {
+    const set = await gqlAt(first, 'mutation ($role: String!, $grants: [GrantInput!]!) { setRoleGrants(role: $role, grants: $grants) { role } }', {
       role,
       grants: [{ queue, actions: ['PUBLISH'] }],
     });
@@ -113,7 +91,7 @@ describe.skipIf(kafkaBrokers.length === 0)('access changes across Kafka instance
   });
 
   it('queue key revoked at one instance closes its socket at the other', async () => {
-    const created = await gql(first, 'mutation ($queue: String!) { createQueueKey(queue: $queue, actions: [PUBLISH, CONSUME]) { id secret } }', {
+    const created = await gqlAt(first, 'mutation ($queue: String!) { createQueueKey(queue: $queue, actions: [PUBLISH, CONSUME]) { id secret } }', {
       queue,
     });
     const key = created.data.createQueueKey as { id: string; secret: string };
@@ -131,7 +109,7 @@ describe.skipIf(kafkaBrokers.length === 0)('access changes across Kafka instance
     const publishing = setInterval(() => void publishStatus(first, adminToken), 50);
     await firstMessage.finally(() => clearInterval(publishing));
 
-    await gql(first, 'mutation ($id: String!) { revokeQueueKey(id: $id) }', { id: key.id });
+    await gqlAt(first, 'mutation ($id: String!) { revokeQueueKey(id: $id) }', { id: key.id });
     const event = await Promise.race([closed, sleep(propagationLimitMs).then(() => null)]);
     expect(event).not.toBeNull();
     expect(event!.code).toBe(4403);

@@ -2,14 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Producer, ProduceAcks, stringSerializers } from '@platformatic/kafka';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.ts';
-import { KafkaEngine } from '../../src/engines/kafka/kafka-engine.ts';
 import { encodeMessage } from '../../src/engines/kafka/message-codec.ts';
-import { silentLogger } from '../../src/observability/logger.ts';
-import { EvqServer } from '../../src/server.ts';
+import type { EvqServer } from '../../src/server.ts';
 import { canonicalString } from '../../src/signing/canonical.ts';
 import { signV1 } from '../../src/signing/signatures.ts';
-import { adminToken, masterKey } from '../helpers/evq.ts';
+import { adminToken } from '../helpers/evq.ts';
+import { gqlAt, startKafkaEvq } from '../helpers/kafka-evq.ts';
 import { deleteKafkaResources, kafkaBrokers } from '../helpers/kafka.ts';
 
 const topicPrefix = `evq-signing-${randomUUID().slice(0, 8)}.`;
@@ -20,30 +18,11 @@ let queue: string;
 let key: { id: string; secret: string };
 
 async function startInstance(instanceId: string): Promise<EvqServer> {
-  const config = loadConfig({
-    EVQ_PORT: '0',
-    EVQ_ENGINE: 'kafka',
-    EVQ_KAFKA_BROKERS: kafkaBrokers.join(','),
-    EVQ_KAFKA_TOPIC_PREFIX: topicPrefix,
-    EVQ_LOG_LEVEL: 'silent',
-    EVQ_SHUTDOWN_TIMEOUT_MS: '2000',
-  });
-  const logger = silentLogger();
-  const engine = new KafkaEngine({ brokers: kafkaBrokers, logger, topicPrefix, instanceId });
-  const server = new EvqServer({ config, engine, adminToken, masterKey, logger });
-  await server.start();
+  const server = await startKafkaEvq(topicPrefix, instanceId);
   servers.push(server);
   return server;
 }
 
-async function gql(server: EvqServer, query: string, variables: Record<string, unknown> = {}) {
-  const response = await fetch(`${server.url}/graphql`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${adminToken}` },
-    body: JSON.stringify({ query, variables }),
-  });
-  return (await response.json()) as { data?: any; errors?: Array<{ message: string; extensions?: { code?: string } }> };
-}
 
 /** Publishes a message signed with the queue key, with the given nonce, at `server`. */
 async function publishSigned(server: EvqServer, nonce: string) {
@@ -51,7 +30,7 @@ async function publishSigned(server: EvqServer, nonce: string) {
   const timestamp = Math.floor(Date.now() / 1000);
   const data = { id };
   const value = signV1(key.secret, canonicalString({ queue, id, timestamp, nonce, data }));
-  const result = await gql(server, 'mutation ($queue: String!, $message: PublishInput!) { publish(queue: $queue, message: $message) { id } }', {
+  const result = await gqlAt(server, 'mutation ($queue: String!, $message: PublishInput!) { publish(queue: $queue, message: $message) { id } }', {
     queue,
     message: { id, data, signature: { keyId: key.id, timestamp, nonce, value } },
   });
@@ -59,7 +38,7 @@ async function publishSigned(server: EvqServer, nonce: string) {
 }
 
 async function polledIds(server: EvqServer): Promise<string[]> {
-  const result = await gql(server, 'query ($queue: String!) { poll(queue: $queue, limit: 1000) { messages { id } } }', { queue });
+  const result = await gqlAt(server, 'query ($queue: String!) { poll(queue: $queue, limit: 1000) { messages { id } } }', { queue });
   return result.data.poll.messages.map((message: { id: string }) => message.id);
 }
 
@@ -68,12 +47,12 @@ describe.skipIf(kafkaBrokers.length === 0)('signatures across Kafka instances', 
     first = await startInstance('signing-a');
     second = await startInstance('signing-b');
     queue = `test-${randomUUID()}`;
-    expect((await gql(first, 'mutation ($name: String!) { createQueue(input: { name: $name }) { name } }', { name: queue })).errors).toBeUndefined();
-    const created = await gql(first, 'mutation ($queue: String!) { createQueueKey(queue: $queue, actions: [PUBLISH]) { id secret } }', { queue });
+    expect((await gqlAt(first, 'mutation ($name: String!) { createQueue(input: { name: $name }) { name } }', { name: queue })).errors).toBeUndefined();
+    const created = await gqlAt(first, 'mutation ($queue: String!) { createQueueKey(queue: $queue, actions: [PUBLISH]) { id secret } }', { queue });
     key = created.data.createQueueKey;
     // Wait until the second instance has read the queue and the key.
     for (let attempt = 0; attempt < 100; attempt++) {
-      const seen = await gql(second, 'query ($queue: String!) { queueKeys(queue: $queue) { id } }', { queue });
+      const seen = await gqlAt(second, 'query ($queue: String!) { queueKeys(queue: $queue) { id } }', { queue });
       if (seen.data?.queueKeys?.length === 1) break;
       await sleep(20);
     }
@@ -139,7 +118,7 @@ describe.skipIf(kafkaBrokers.length === 0)('signatures across Kafka instances', 
 
     let quarantined: Array<{ reason: string; message: { id: string } }> = [];
     for (let attempt = 0; attempt < 50 && quarantined.length === 0; attempt++) {
-      quarantined = (await gql(first, 'query ($queue: String!) { quarantine(queue: $queue) { reason message { id } } }', { queue })).data.quarantine;
+      quarantined = (await gqlAt(first, 'query ($queue: String!) { quarantine(queue: $queue) { reason message { id } } }', { queue })).data.quarantine;
       if (quarantined.length === 0) await sleep(20);
     }
     expect(quarantined).toEqual([{ reason: 'the record has no evq signature', message: { id: forgedId } }]);
