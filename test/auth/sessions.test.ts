@@ -54,9 +54,10 @@ async function openSubscription(token: string, subscribedQueue = queue) {
   return { client, closed, iterator };
 }
 
-async function connectOnly(token: string): Promise<CloseEvent> {
+/** Connects to the server at `baseUrl` with `token`, tries one subscription and returns the close event. */
+async function connectOnly(token: string, baseUrl = evq.url): Promise<CloseEvent> {
   const client = createClient({
-    url: `${evq.url.replace('http', 'ws')}/graphql`,
+    url: `${baseUrl.replace('http', 'ws')}/graphql`,
     webSocketImpl: WebSocket,
     connectionParams: { authorization: `Bearer ${token}` },
     retryAttempts: 0,
@@ -149,18 +150,9 @@ describe('identity provider unreachable', () => {
       const http = await unreachable.gql('{ me { id } }', {}, token);
       expect(http.errors?.[0]?.extensions?.code).toBe('INTERNAL');
 
-      const client = createClient({
-        url: `${unreachable.url.replace('http', 'ws')}/graphql`,
-        webSocketImpl: WebSocket,
-        connectionParams: { authorization: `Bearer ${token}` },
-        retryAttempts: 0,
-      });
-      const closed = new Promise<CloseEvent>((resolve) => client.on('closed', (event) => resolve(event as CloseEvent)));
-      await client.iterate({ query: messagesSubscription, variables: { queue } }).next().catch(() => undefined);
-      const event = await closed;
+      const event = await connectOnly(token, unreachable.url);
       expect(event.code).toBe(1013);
       expect(event.reason).toContain("Could not fetch the identity provider's JWKS");
-      await client.dispose();
     } finally {
       await unreachable.close();
     }
