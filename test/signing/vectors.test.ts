@@ -81,8 +81,8 @@ describe('storage batch vectors', () => {
       const bytes = Buffer.from(path, 'base64');
       const flipped = Buffer.from(bytes);
       if (flipped.length > 0) flipped[0]! ^= 1;
-      // A different size can lead to the same root without proving anything new, since the
-      // leaf hash is what binds the message; only changes that alter the hashes must fail.
+      // A different size can lead to the same root without proving anything new, because the
+      // leaf hash is what binds the message. Only changes that alter the hashes must fail.
       const tampered = [
         `${Number(index) + 1}:${size}:${path}`,
         `${index}:${size}:${Buffer.concat([bytes, Buffer.alloc(32)]).toString('base64')}`,

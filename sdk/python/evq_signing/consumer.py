@@ -113,7 +113,7 @@ def verify_message(message: Mapping[str, Any], public_keys_by_kid: Mapping[str, 
 
     The signature's timestamp is when evq stored the message. It is not
     compared with the clock, because a message can wait in a queue for days.
-    The error's ``code`` says what failed and its text names the field.
+    The error's ``code`` names the check that failed, and its text names the field.
     Raises TypeError or ValueError when the public key for the signature's
     ``keyId`` is not 32 bytes.
     """
